@@ -1,0 +1,1 @@
+"""One module per `learned-codec` subcommand (see learned_codec/cli.py)."""
