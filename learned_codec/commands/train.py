@@ -1,13 +1,67 @@
-"""learned-codec train: train an autoencoder codec (--arch fc, fc-deep, conv4, conv5, vae, ...)"""
-from ..errors import UserError
+"""learned-codec train: train an autoencoder codec (--arch fc, fc-deep, conv4, conv5, vae)"""
+import argparse
+import json
 
-HELP = "train an autoencoder codec (--arch fc, fc-deep, conv4, conv5, vae, ...)"
-DESCRIPTION = HELP + "\n\nNot built yet: this subcommand is the subject of issue #4."
+HELP = "train an autoencoder codec (--arch fc, fc-deep, conv4, conv5, vae)"
+DESCRIPTION = HELP + """
+
+Writes RUN_DIR (default runs/ARCH-QUANT): config.json, model.safetensors (best by
+validation PSNR), checkpoints/ + last.json (last state, for --resume), metrics.jsonl
+(one line per epoch: train loss, val PSNR/SSIM, frames/s). Prints a JSON summary.
+
+Presets: quick (<= 10 min on 2 CPU cores, random frame subsets, shared-block FC
+models) and reference (the report's epochs: fc 60, fc-deep 30, conv4/conv5 320,
+vae 220, per-position FC models; for a GPU). Default: quick on CPU, reference on CUDA.
+--code-size: code entries per block (fc, fc-deep; 1000), per frame (vae; 2048), or
+per 200x160 frame for conv4/conv5 (a multiple of 130 / 35; 16640 / 8960).
+Frames: conv4/conv5 take any size (replicate-padded to a multiple of 16 / 32 and
+cropped back); fc, fc-deep and vae need 200x160.
+Under `torchrun --nproc-per-node N` the same command trains with DDP (gloo on CPU,
+NCCL on CUDA); --batch-size is then per process.
+
+Examples:
+  learned-codec train --arch conv5
+  learned-codec train --arch fc --quant naive --preset quick --out runs/fc-naive
+  learned-codec train --arch conv5 --out runs/conv5 --resume
+"""
 
 
 def add_arguments(parser):
-    pass
+    parser.add_argument("--arch", required=True, help="fc, fc-deep, conv4, conv5 or vae")
+    parser.add_argument("--data", default=None,
+                        help="frame data set folder (default data/pacman; made if missing)")
+    parser.add_argument("--code-size", type=int, default=None, help="code size (see above)")
+    parser.add_argument("--quant", default="none", choices=["none", "naive", "affine"],
+                        help="latent quantization learned in training (straight-through)")
+    parser.add_argument("--blocks", default=None, choices=["per-position", "shared"],
+                        help="fc/fc-deep: 16 per-position block models or one shared model")
+    parser.add_argument("--epochs", type=int, default=None)
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None, help="Adam learning rate")
+    parser.add_argument("--frames-per-epoch", type=int, default=None,
+                        help="train on a random subset of this many frames each epoch")
+    parser.add_argument("--val-frames", type=int, default=None,
+                        help="validate on this many evenly spaced validation frames")
+    parser.add_argument("--ssim-frames", type=int, default=None,
+                        help="compute SSIM on this many of the validation frames")
+    parser.add_argument("--preset", default=None, choices=["quick", "reference"])
+    parser.add_argument("--out", default=None, help="run folder (default runs/ARCH-QUANT)")
+    parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
+                        help="bfloat16 autocast (CUDA only; default on)")
+    parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                        help="torch.compile (CUDA only; default on)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    # Internal: stop after this many optimizer steps (checkpointed as after a kill); tests use it.
+    parser.add_argument("--max-steps", type=int, default=None, help=argparse.SUPPRESS)
 
 
 def run(args):
-    raise UserError("'train' is not built yet (issue #4)")
+    from ..train import train
+
+    opts = {k: v for k, v in vars(args).items() if not k.startswith("_") and k != "command"}
+    summary = train(opts)
+    print(json.dumps(summary, indent=2, sort_keys=True))
+    return 0

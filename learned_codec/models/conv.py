@@ -69,6 +69,8 @@ class ConvAutoencoder(nn.Module):
     (it comes out of a ReLU; the naive quantizer also needs it <= 1).
     """
 
+    fixed_frame_size = False  # pads to a multiple of 2**levels, crops back
+
     def __init__(self, channels=(16, 32, 64, 128), code_channels=128,
                  frame_size=REFERENCE_FRAME_SIZE):
         super().__init__()

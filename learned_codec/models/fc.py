@@ -57,6 +57,8 @@ class BlockwiseFC(nn.Module):
     code = encode(x): float N x 16 x code_size (grid positions in row-major order).
     """
 
+    fixed_frame_size = True  # the grid must tile the frame: no padding
+
     def __init__(self, hidden, code_size, code_relu, blocks, frame_size, grid):
         super().__init__()
         if blocks not in BLOCK_SHARING:

@@ -42,6 +42,8 @@ def convt_bn(c_in, c_out, activation):
     "VAE: conv encoder to 128x13x10, mu/logvar of 2048, decoded from mu at inference (102.45 M params)",
 )
 class VAE(nn.Module):
+    fixed_frame_size = True  # the fully connected bottleneck fixes H x W
+
     def __init__(self, code_size=2048, frame_size=REFERENCE_FRAME_SIZE):
         super().__init__()
         if int(code_size) < 1:

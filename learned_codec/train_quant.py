@@ -1,0 +1,97 @@
+"""Latent quantization inside training (`--quant naive|affine`).
+
+The decoder is trained on the code exactly as it will be stored, so that storing
+uint8 codes costs (almost) nothing at test time - the reference quantized only
+after training and named that its main weakness.
+
+Storage rules (SPEC "Latent quantization"), reproduced here in plain torch:
+    naive:  q = round(clamp(z, 0, 1) * 255) as uint8;        z' = q / 255
+    affine: per frame, scale = (max - min) / 255 (1 if max == min),
+            zero_point = round(-min / scale) (an integer, may lie outside 0..255),
+            q = clamp(round(z / scale) + zero_point, 0, 255) as uint8;
+            z' = (q - zero_point) * scale
+"Per tensor" for affine means per frame's code tensor: each frame gets its own
+scale and zero point, so a frame decodes on its own (and a batch of frames is
+quantized as the frames would be one by one).
+
+Gradient: straight-through estimator (forward uses the quantized value z',
+backward passes the gradient to z unchanged: z + (z' - z).detach()). Chosen over
+additive uniform noise because the decoder then sees, during training, exactly
+the 256 levels it will see when decoding a file (noise shows it a continuous
+neighbourhood instead, which only matters when a rate term needs a density, as
+in the entropy-coded models); and at 8 bits the gradient mismatch is small. The
+straight-through gradient also flows through the clamp of `naive`, so codes
+outside [0, 1] keep a training signal instead of a zero gradient.
+"""
+import torch
+import torch.nn as nn
+
+QUANT_METHODS = ("none", "naive", "affine")
+LEVELS = 255
+
+
+def naive_dequantized(z):
+    """The float value a naive uint8 code decodes to (no gradient trick)."""
+    return torch.round(z.clamp(0, 1) * LEVELS) / LEVELS
+
+
+def affine_params(z):
+    """Per-frame (scale, zero_point), each shaped N x 1 x ... for broadcasting."""
+    flat = z.detach().flatten(1)
+    lo, hi = flat.min(dim=1).values, flat.max(dim=1).values
+    scale = (hi - lo) / LEVELS
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    zero_point = torch.round(-lo / scale)
+    shape = (-1,) + (1,) * (z.dim() - 1)
+    return scale.view(shape), zero_point.view(shape)
+
+
+def affine_dequantized(z):
+    scale, zero_point = affine_params(z)
+    q = torch.clamp(torch.round(z / scale) + zero_point, 0, LEVELS)
+    return (q - zero_point) * scale
+
+
+def quantize_uint8(z, method):
+    """Storage form: (uint8 codes, params dict of per-frame float tensors)."""
+    if method == "naive":
+        return torch.round(z.clamp(0, 1) * LEVELS).to(torch.uint8), {}
+    if method == "affine":
+        scale, zero_point = affine_params(z)
+        q = torch.clamp(torch.round(z / scale) + zero_point, 0, LEVELS).to(torch.uint8)
+        return q, {"scale": scale.flatten(), "zero_point": zero_point.flatten()}
+    raise ValueError(f"no uint8 form for quantization {method!r}")
+
+
+def dequantize_uint8(q, method, params):
+    if method == "naive":
+        return q.float() / LEVELS
+    if method == "affine":
+        shape = (-1,) + (1,) * (q.dim() - 1)
+        scale, zero_point = params["scale"].view(shape), params["zero_point"].view(shape)
+        return (q.float() - zero_point) * scale
+    raise ValueError(f"no uint8 form for quantization {method!r}")
+
+
+class StraightThroughQuantizer(nn.Module):
+    """Forward: the stored (de)quantized value; backward: identity."""
+
+    def __init__(self, method):
+        super().__init__()
+        if method not in ("naive", "affine"):
+            raise ValueError(f"method must be naive or affine, not {method!r}")
+        self.method = method
+        self._dequantized = naive_dequantized if method == "naive" else affine_dequantized
+
+    def forward(self, z):
+        return z + (self._dequantized(z) - z).detach()
+
+    def extra_repr(self):
+        return f"method={self.method}"
+
+
+def make_train_quantizer(method):
+    """nn.Module to put in a model's `code_quantizer` slot for `--quant method`."""
+    if method not in QUANT_METHODS:
+        raise ValueError(f"quantization must be one of {QUANT_METHODS}, not {method!r}")
+    return nn.Identity() if method == "none" else StraightThroughQuantizer(method)
