@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cstdint>
+#include <stdexcept>
 
 #include "kernels.h"
 
@@ -16,19 +17,102 @@ T* ptr(std::uintptr_t p) {
   return reinterpret_cast<T*>(p);
 }
 
-void block_dct(std::uintptr_t x, std::uintptr_t y, int64_t planes, int64_t H,
-               int64_t W, bool inverse, bool cuda, std::uintptr_t stream) {
-  py::gil_scoped_release release;
-  if (cuda) {
+inline void* sptr(std::uintptr_t s) { return reinterpret_cast<void*>(s); }
+
+[[noreturn]] void no_cuda() {
+  throw std::runtime_error("learned_codec._C was built without CUDA");
+}
+
+// Runs the CUDA or the CPU variant without the GIL. Without LC_WITH_CUDA the
+// CUDA lambda is never compiled in (LC_CUDA expands to a throw).
 #ifdef LC_WITH_CUDA
-    lc::block_dct_cuda(ptr<const float>(x), ptr<float>(y), planes, H, W, inverse,
-                       reinterpret_cast<void*>(stream));
-    return;
+#define LC_DISPATCH(cuda_call, cpu_call) \
+  do {                                   \
+    py::gil_scoped_release release;      \
+    if (cuda) { cuda_call; } else { cpu_call; } \
+  } while (0)
 #else
-    throw std::runtime_error("learned_codec._C was built without CUDA");
+#define LC_DISPATCH(cuda_call, cpu_call) \
+  do {                                   \
+    if (cuda) no_cuda();                 \
+    py::gil_scoped_release release;      \
+    cpu_call;                            \
+  } while (0)
 #endif
-  }
-  lc::block_dct_cpu(ptr<const float>(x), ptr<float>(y), planes, H, W, inverse);
+
+void block_dct(std::uintptr_t x, std::uintptr_t y, int64_t planes, int64_t H, int64_t W,
+               bool inverse, bool cuda, std::uintptr_t stream) {
+  LC_DISPATCH(lc::block_dct_cuda(ptr<const float>(x), ptr<float>(y), planes, H, W, inverse, sptr(stream)),
+              lc::block_dct_cpu(ptr<const float>(x), ptr<float>(y), planes, H, W, inverse));
+}
+
+void quantize(std::uintptr_t X, std::uintptr_t q, std::uintptr_t tables, int64_t ntables,
+              int64_t planes, int64_t H, int64_t W, bool cuda, std::uintptr_t stream) {
+  LC_DISPATCH(lc::quantize_cuda(ptr<const float>(X), ptr<int16_t>(q), ptr<const float>(tables), ntables,
+                                planes, H, W, sptr(stream)),
+              lc::quantize_cpu(ptr<const float>(X), ptr<int16_t>(q), ptr<const float>(tables), ntables,
+                               planes, H, W));
+}
+
+void dequantize(std::uintptr_t q, std::uintptr_t X, std::uintptr_t tables, int64_t ntables,
+                int64_t planes, int64_t H, int64_t W, bool cuda, std::uintptr_t stream) {
+  LC_DISPATCH(lc::dequantize_cuda(ptr<const int16_t>(q), ptr<float>(X), ptr<const float>(tables), ntables,
+                                  planes, H, W, sptr(stream)),
+              lc::dequantize_cpu(ptr<const int16_t>(q), ptr<float>(X), ptr<const float>(tables), ntables,
+                                 planes, H, W));
+}
+
+void dct_quantize(std::uintptr_t x, std::uintptr_t q, std::uintptr_t tables, int64_t ntables,
+                  int64_t planes, int64_t H, int64_t W, bool cuda, std::uintptr_t stream) {
+  LC_DISPATCH(lc::dct_quantize_cuda(ptr<const float>(x), ptr<int16_t>(q), ptr<const float>(tables),
+                                    ntables, planes, H, W, sptr(stream)),
+              lc::dct_quantize_cpu(ptr<const float>(x), ptr<int16_t>(q), ptr<const float>(tables),
+                                   ntables, planes, H, W));
+}
+
+// tables: always a host pointer (nq x 2 x 64 uint16).
+void jpeg_simulate(std::uintptr_t images, std::uintptr_t out, int64_t N, int64_t H, int64_t W,
+                   std::uintptr_t tables, int64_t nq, bool subsample420, bool cuda,
+                   std::uintptr_t stream) {
+  LC_DISPATCH(lc::jpeg_simulate_cuda(ptr<const uint8_t>(images), ptr<uint8_t>(out), N, H, W,
+                                     ptr<const uint16_t>(tables), nq, subsample420, sptr(stream)),
+              lc::jpeg_simulate_cpu(ptr<const uint8_t>(images), ptr<uint8_t>(out), N, H, W,
+                                    ptr<const uint16_t>(tables), nq, subsample420));
+}
+
+void latent_quantize(std::uintptr_t z, std::uintptr_t codes, std::uintptr_t scale,
+                     std::uintptr_t zp, int64_t outer, int64_t groups, int64_t inner, bool naive,
+                     bool cuda, std::uintptr_t stream) {
+  LC_DISPATCH(lc::latent_quantize_cuda(ptr<const float>(z), ptr<uint8_t>(codes), ptr<const float>(scale),
+                                       ptr<const float>(zp), outer, groups, inner, naive, sptr(stream)),
+              lc::latent_quantize_cpu(ptr<const float>(z), ptr<uint8_t>(codes), ptr<const float>(scale),
+                                      ptr<const float>(zp), outer, groups, inner, naive));
+}
+
+void latent_dequantize(std::uintptr_t codes, std::uintptr_t z, std::uintptr_t scale,
+                       std::uintptr_t zp, int64_t outer, int64_t groups, int64_t inner, bool naive,
+                       bool cuda, std::uintptr_t stream) {
+  LC_DISPATCH(lc::latent_dequantize_cuda(ptr<const uint8_t>(codes), ptr<float>(z), ptr<const float>(scale),
+                                         ptr<const float>(zp), outer, groups, inner, naive, sptr(stream)),
+              lc::latent_dequantize_cpu(ptr<const uint8_t>(codes), ptr<float>(z), ptr<const float>(scale),
+                                        ptr<const float>(zp), outer, groups, inner, naive));
+}
+
+void kmeans_assign(std::uintptr_t x, std::uintptr_t c, std::uintptr_t labels, int64_t n, int64_t d,
+                   int64_t k, bool cuda, std::uintptr_t stream) {
+  LC_DISPATCH(lc::kmeans_assign_cuda(ptr<const float>(x), ptr<const float>(c), ptr<uint8_t>(labels), n, d,
+                                     k, sptr(stream)),
+              lc::kmeans_assign_cpu(ptr<const float>(x), ptr<const float>(c), ptr<uint8_t>(labels), n, d,
+                                    k));
+}
+
+int64_t kmeans_fit(std::uintptr_t x, std::uintptr_t c, int64_t n, int64_t d, int64_t k, int64_t iters,
+                   uint64_t seed, bool cuda, std::uintptr_t stream) {
+  int64_t it = 0;
+  LC_DISPATCH(it = lc::kmeans_fit_cuda(ptr<const float>(x), ptr<float>(c), n, d, k, iters, seed,
+                                       sptr(stream)),
+              it = lc::kmeans_fit_cpu(ptr<const float>(x), ptr<float>(c), n, d, k, iters, seed));
+  return it;
 }
 
 }  // namespace
@@ -40,7 +124,14 @@ PYBIND11_MODULE(_C, m) {
 #else
   m.attr("cuda_built") = false;
 #endif
-  m.def("block_dct", &block_dct, py::arg("x"), py::arg("y"), py::arg("planes"),
-        py::arg("H"), py::arg("W"), py::arg("inverse"), py::arg("cuda"),
-        py::arg("stream"));
+  m.def("block_dct", &block_dct, py::arg("x"), py::arg("y"), py::arg("planes"), py::arg("H"),
+        py::arg("W"), py::arg("inverse"), py::arg("cuda"), py::arg("stream"));
+  m.def("quantize", &quantize);
+  m.def("dequantize", &dequantize);
+  m.def("dct_quantize", &dct_quantize);
+  m.def("jpeg_simulate", &jpeg_simulate);
+  m.def("latent_quantize", &latent_quantize);
+  m.def("latent_dequantize", &latent_dequantize);
+  m.def("kmeans_assign", &kmeans_assign);
+  m.def("kmeans_fit", &kmeans_fit);
 }

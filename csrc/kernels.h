@@ -6,6 +6,9 @@
 // nothing from ATen. The Python wrappers in learned_codec/ops.py check dtype,
 // shape, device and contiguity, allocate the outputs with torch and pass
 // data pointers here; the entry points below re-check what they can (sizes).
+//
+// Every *_cuda entry point has the contract of its *_cpu twin on device memory,
+// queued on `stream` (a cudaStream_t).
 #pragma once
 #include <cstdint>
 
@@ -22,10 +25,107 @@ void block_dct_cpu(const float* x, float* y, int64_t planes, int64_t H,
 // The 8x8 orthonormal DCT-II basis: C[k][n] = a(k) cos((2n+1) k pi / 16).
 void dct8_matrix(float C[64]);
 
+// ---- JPEG quantization ---------------------------------------------------
+// X: `planes` planes of H x W DCT coefficients (H, W multiples of 8), laid out
+// like block_dct's output. tables: `ntables` 8x8 float tables; plane p uses
+// table p % ntables (so N x C planes with C tables get one table per channel).
+// quantize: q = round_half_away_from_zero(X / table), saturated to int16.
+// dequantize: X = q * table.
+void quantize_cpu(const float* X, int16_t* q, const float* tables,
+                  int64_t ntables, int64_t planes, int64_t H, int64_t W);
+void dequantize_cpu(const int16_t* q, float* X, const float* tables,
+                    int64_t ntables, int64_t planes, int64_t H, int64_t W);
+// Fused block DCT-II + quantize: q = quantize(block_dct(x), tables).
+void dct_quantize_cpu(const float* x, int16_t* q, const float* tables,
+                      int64_t ntables, int64_t planes, int64_t H, int64_t W);
+
+// ---- JPEG simulator ------------------------------------------------------
+// images: N x H x W x 3 uint8 RGB (any H, W >= 1). tables: nq x 2 x 64 uint16
+// quantization tables in natural (row-major) order, [luma, chroma] per
+// quality. out: nq x N x H x W x 3 uint8, the image libjpeg would decode from
+// a baseline JPEG made at each quality, with its integer arithmetic: JFIF
+// colour conversion, edge replication to whole blocks/MCUs, (4:2:0: 2x2 box
+// downsampling with libjpeg's alternating rounding bias), islow integer DCT,
+// round-half-away quantization, islow integer IDCT, (4:2:0: "fancy"
+// triangular upsampling), YCbCr -> RGB.
+void jpeg_simulate_cpu(const uint8_t* images, uint8_t* out, int64_t N,
+                       int64_t H, int64_t W, const uint16_t* tables, int64_t nq,
+                       bool subsample420);
+
+// ---- latent quantizers ---------------------------------------------------
+// z: outer x groups x inner float32, contiguous. Group g has its own scale
+// and zero point: codes = clamp(rint(z / scale[g]) + zero_point[g], 0, 255)
+// (rint = round half to even). The naive method is scale = 1/255, zp = 0,
+// computed as rint(z * 255) (multiply, not divide, to match z * 255 exactly):
+// pass naive = true and scale/zp are ignored.
+void latent_quantize_cpu(const float* z, uint8_t* codes, const float* scale,
+                         const float* zero_point, int64_t outer, int64_t groups,
+                         int64_t inner, bool naive);
+// z = (codes - zero_point[g]) * scale[g]; naive: codes / 255.
+void latent_dequantize_cpu(const uint8_t* codes, float* z, const float* scale,
+                           const float* zero_point, int64_t outer,
+                           int64_t groups, int64_t inner, bool naive);
+
+// ---- k-means -------------------------------------------------------------
+// x: n x d float32, centroids: k x d float32 (1 <= k <= 256).
+// Label of a point = index of the nearest centroid in squared Euclidean
+// distance, lowest index on ties. Returns nothing; labels: n uint8.
+void kmeans_assign_cpu(const float* x, const float* centroids, uint8_t* labels,
+                       int64_t n, int64_t d, int64_t k);
+// Lloyd's algorithm with k-means++ seeding (one candidate per step, drawn with
+// the splitmix64 generator seeded by `seed`), `iters` iterations at most
+// (stops early once no label changes). Empty clusters keep their previous
+// centroid. Deterministic for a given seed, whatever the thread count: sums
+// are accumulated per fixed chunk of points in double and reduced in order.
+// centroids (output): k x d. Returns the number of iterations run.
+int64_t kmeans_fit_cpu(const float* x, float* centroids, int64_t n, int64_t d,
+                       int64_t k, int64_t iters, uint64_t seed);
+
+// splitmix64: the generator behind k-means++ seeding, shared with the PyTorch
+// reference (ops_reference.py) so that both draw the same numbers.
+inline uint64_t splitmix64(uint64_t& state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+// Uniform double in [0, 1) from the top 53 bits.
+inline double uniform01(uint64_t& state) {
+  return static_cast<double>(splitmix64(state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
 #ifdef LC_WITH_CUDA
-// Same contract on device memory, queued on `stream` (a cudaStream_t).
 void block_dct_cuda(const float* x, float* y, int64_t planes, int64_t H,
                     int64_t W, bool inverse, void* stream);
+void quantize_cuda(const float* X, int16_t* q, const float* tables,
+                   int64_t ntables, int64_t planes, int64_t H, int64_t W,
+                   void* stream);
+void dequantize_cuda(const int16_t* q, float* X, const float* tables,
+                     int64_t ntables, int64_t planes, int64_t H, int64_t W,
+                     void* stream);
+void dct_quantize_cuda(const float* x, int16_t* q, const float* tables,
+                       int64_t ntables, int64_t planes, int64_t H, int64_t W,
+                       void* stream);
+// tables: host memory here (nq x 2 x 64 uint16); images, out: device memory.
+void jpeg_simulate_cuda(const uint8_t* images, uint8_t* out, int64_t N,
+                        int64_t H, int64_t W, const uint16_t* tables,
+                        int64_t nq, bool subsample420, void* stream);
+// scale, zero_point: device memory (groups floats each).
+void latent_quantize_cuda(const float* z, uint8_t* codes, const float* scale,
+                          const float* zero_point, int64_t outer,
+                          int64_t groups, int64_t inner, bool naive,
+                          void* stream);
+void latent_dequantize_cuda(const uint8_t* codes, float* z, const float* scale,
+                            const float* zero_point, int64_t outer,
+                            int64_t groups, int64_t inner, bool naive,
+                            void* stream);
+void kmeans_assign_cuda(const float* x, const float* centroids, uint8_t* labels,
+                        int64_t n, int64_t d, int64_t k, void* stream);
+// Same algorithm as the CPU version; cluster sums use 64-bit fixed-point
+// atomics (integer addition is associative), so results are deterministic.
+// Synchronises `stream` (seeding draws on the host).
+int64_t kmeans_fit_cuda(const float* x, float* centroids, int64_t n, int64_t d,
+                        int64_t k, int64_t iters, uint64_t seed, void* stream);
 #endif
 
 }  // namespace lc
