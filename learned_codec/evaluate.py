@@ -202,7 +202,7 @@ def plot_rd(rows, out_dir):
         ax.set_xlabel("bits per pixel (real encoded bytes)")
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="best")
         ax.set_title(f"{label} vs rate")
         fig.tight_layout()
         with atomic_open(Path(out_dir) / fname, "wb") as f:
@@ -332,20 +332,21 @@ def _cpu_model():
 # ---------------------------------------------------------------- reference table
 
 # The Pac-Man autoencoders report's results table (test set), transcribed as printed:
-# (type, quantization, epochs, model size, representation, printed ratio, PSNR, SSIM)
+# (type, quantization, epochs, model size, representation, printed ratio, PSNR, SSIM;
+# numbers kept as the printed strings)
 # plus the key we match our rows on: (arch, quant, code entries per frame).
 REFERENCE_ROWS = [
-    ("Vanilla FC", "no quantization", 60, "768Mb", "1000 per block", "2/3 (float32)", 34.248, 0.947, ("fc", "none", 16000)),
-    ("Vanilla FC", "naive quantization (method 1)", 60, "768Mb", "1000 per block", "1/6 (uint8)", 36.013, 0.9442, ("fc", "naive", 16000)),
-    ("Vanilla FC", "scale quantization (method 2)", 60, "768Mb", "1000 per block", "1/6 (uint8)", 24.751, 0.790, ("fc", "affine", 16000)),
-    ("Vanilla FC", "no quantization", 60, "385Mb", "500 per block", "1/6 (float32)", 33.714, 0.945, ("fc", "none", 8000)),
-    ("Multilayer FC", "no quantization", 30, "3.3Gb", "1000 per block", "2/3 (float32)", 32.230, 0.947, ("fc-deep", "none", 16000)),
-    ("Multilayer FC", "naive quantization (method 1)", 30, "3.3Gb", "1000 per block", "1/6 (uint8)", 32.251, 0.943, ("fc-deep", "naive", 16000)),
-    ("Multilayer FC", "scale quantization (method 2)", 30, "3.3Gb", "1000 per block", "1/6 (uint8)", 24.369, 0.790, ("fc-deep", "affine", 16000)),
-    ("Multilayer FC", "no quantization", 30, "3.2Gb", "500 per block", "1/6 (float32)", 32.359, 0.949, ("fc-deep", "none", 8000)),
-    ("CNN 4 layers", "no quantization", 320, "2.4Mb", "16640", "~2/3 (float32)", 30.364, 0.874, ("conv4", "none", 16640)),
-    ("CNN 5 layers", "no quantization", 320, "9.5Mb", "8960", "~1/3 (float32)", 29.022, 0.867, ("conv5", "none", 8960)),
-    ("VAE", "no quantization", 220, "410Mb", "2048", "~1/48 (float32)", 27.436, 0.908, ("vae", "none", 2048)),
+    ("Vanilla FC", "no quantization", 60, "768Mb", "1000 per block", "2/3 (float32)", "34.248", "0.947", ("fc", "none", 16000)),
+    ("Vanilla FC", "naive quantization (method 1)", 60, "768Mb", "1000 per block", "1/6 (uint8)", "36.013", "0.9442", ("fc", "naive", 16000)),
+    ("Vanilla FC", "scale quantization (method 2)", 60, "768Mb", "1000 per block", "1/6 (uint8)", "24.751", "0.790", ("fc", "affine", 16000)),
+    ("Vanilla FC", "no quantization", 60, "385Mb", "500 per block", "1/6 (float32)", "33.714", "0.945", ("fc", "none", 8000)),
+    ("Multilayer FC", "no quantization", 30, "3.3Gb", "1000 per block", "2/3 (float32)", "32.230", "0.947", ("fc-deep", "none", 16000)),
+    ("Multilayer FC", "naive quantization (method 1)", 30, "3.3Gb", "1000 per block", "1/6 (uint8)", "32.251", "0.943", ("fc-deep", "naive", 16000)),
+    ("Multilayer FC", "scale quantization (method 2)", 30, "3.3Gb", "1000 per block", "1/6 (uint8)", "24.369", "0.790", ("fc-deep", "affine", 16000)),
+    ("Multilayer FC", "no quantization", 30, "3.2Gb", "500 per block", "1/6 (float32)", "32.359", "0.949", ("fc-deep", "none", 8000)),
+    ("CNN 4 layers", "no quantization", 320, "2.4Mb", "16640", "~2/3 (float32)", "30.364", "0.874", ("conv4", "none", 16640)),
+    ("CNN 5 layers", "no quantization", 320, "9.5Mb", "8960", "~1/3 (float32)", "29.022", "0.867", ("conv5", "none", 8960)),
+    ("VAE", "no quantization", 220, "410Mb", "2048", "~1/48 (float32)", "27.436", "0.908", ("vae", "none", 2048)),
 ]
 
 
@@ -374,7 +375,7 @@ def reference_table_markdown(measured_rows):
                     f"{r['bytes_per_frame'] / metrics.RAW_FRAME_BYTES:.4f}",
                     _fmt_psnr(r["psnr"]), f"{r['ssim']:.4f}"]
         lines.append("| " + " | ".join([typ, quant, str(epochs), size, code, printed,
-                                         f"{formula:.3f}", f"{ref_psnr:.3f}", f"{ref_ssim}",
+                                         f"{formula:.3f}", ref_psnr, ref_ssim,
                                          *mine]) + " |")
     return "\n".join(lines)
 
@@ -463,7 +464,9 @@ def write_markdown(report, out_dir, images):
         "stream headers included). PSNR is RGB with peak 255, the mean of per-frame values; SSIM "
         "is scikit-image's (channel_axis=-1, data_range=255), mean of per-frame values. "
         "Speeds are frames per second of the whole encode or decode call, single process "
-        "(for ffmpeg codecs, process start included).",
+        "(for ffmpeg codecs, process start included). Video codecs code the frames as one "
+        "sequence in the order given (for a frame data set split: its image frames, e.g. "
+        "every 10th frame of each episode, not consecutive video frames).",
         "",
         f"Run time: {report['run_seconds']:.1f} s.",
         "",
@@ -484,7 +487,9 @@ def write_markdown(report, out_dir, images):
            "negative = fewer bytes than the anchor.", "", bd_table(report["bd_rates"]), ""]
     if images.get("crops"):
         md += ["## Crops at similar bytes", "",
-               f"Each codec at its setting nearest {images['crop_target']:.0f} bytes/frame.", "",
+               f"Each codec at its setting nearest {images['crop_target']:.0f} bytes/frame. "
+               "For video codecs that is the mean over the sequence; frame 0, shown here, is "
+               "their intra frame and costs more than the mean.", "",
                f"![crops]({images['crops']})", ""]
     md += ["## All points", "", summary_table(rows), ""]
     md += ["## The reference report's table beside ours", "",
