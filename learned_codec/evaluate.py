@@ -463,7 +463,8 @@ def write_markdown(report, out_dir, images):
         f"{'; '.join(sorted({r['container'] for r in rows if r.get('kind') == 'video' and r.get('container')})) or 'n/a'}, "
         "stream headers included). PSNR is RGB with peak 255, the mean of per-frame values; SSIM "
         "is scikit-image's (channel_axis=-1, data_range=255), mean of per-frame values. "
-        "Speeds are frames per second of the whole encode or decode call, single process "
+        "Speeds are frames per second of the whole encode or decode call, each encoder with its "
+        "default threading on this machine "
         "(for ffmpeg codecs, process start included). Video codecs code the frames as one "
         "sequence in the order given (for a frame data set split: its image frames, e.g. "
         "every 10th frame of each episode, not consecutive video frames).",

@@ -119,6 +119,7 @@ def run(args):
     import numpy as np
 
     from .. import baselines
+    from ..codec_api import check_frames
     from ..evaluate import evaluate, summary_table
 
     names = [] if args.baselines.strip() == "none" else args.baselines
@@ -129,6 +130,10 @@ def run(args):
     qualities = parse_qualities(args.qualities)
     learned = load_learned(args.models)  # before the frames: fail fast on a bad model name
     frames, source = load_frames(args)
+    try:
+        frames = check_frames(frames)
+    except ValueError as e:
+        raise UserError(f"{source}: {e}") from None
     total = len(frames)
     frames = np.ascontiguousarray(subsample(frames, args.frames))
     if len(frames) != total:
