@@ -74,7 +74,7 @@ def load_frames(args):
             from data_tools.sources import load_video_file
         except ImportError:
             raise UserError("reading video files needs data_tools.sources, not available yet") from None
-        return load_video_file(args.video), f"video {args.video}"
+        return _frames_of(load_video_file(args.video)), f"video {args.video}"
     root = Path(args.data) if args.data else frame_data.DEFAULT_DIR
     if args.data and root.is_dir() and not frame_data.split_path(root, args.split).exists() \
             and not (root / "manifest.json").exists():
@@ -82,12 +82,17 @@ def load_frames(args):
             from data_tools.sources import load_image_folder
         except ImportError:
             raise UserError("reading image folders needs data_tools.sources, not available yet") from None
-        return load_image_folder(root), f"image folder {root}"
+        return _frames_of(load_image_folder(root)), f"image folder {root}"
     if not frame_data.split_path(root, args.split).exists():
         raise UserError(f"no {args.split} frames at {frame_data.split_path(root, args.split)}: "
                         f"make the Pac-Man data set with `learned-codec data pacman --out {root}`, "
                         "or pass --data DIR / --video FILE")
     return frame_data.load_split(root, args.split), f"{root} ({args.split} split)"
+
+
+def _frames_of(loaded):
+    """The loaders return (frames, fps) / (frames, names); keep the frames."""
+    return loaded[0] if isinstance(loaded, tuple) else loaded
 
 
 def subsample(frames, n):
