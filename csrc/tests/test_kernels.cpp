@@ -1,10 +1,13 @@
 // Native tests of the CPU kernels, run by ctest (no Python, no torch).
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
 #include "../kernels.h"
+#include "../jpeg_math.h"
 
 static int failures = 0;
 #define EXPECT(cond, ...)                        \
@@ -57,11 +60,109 @@ static void test_dct_rejects_bad_size() {
   EXPECT(threw, "H=10 was accepted");
 }
 
+static void test_quantize_round_half_away() {
+  std::vector<float> X(64, 0.f), t(64, 2.f), back(64);
+  std::vector<int16_t> q(64);
+  X[0] = 1.f; X[1] = -1.f; X[2] = 3.f; X[3] = -5.f; X[4] = 2.9f; X[5] = 1e9f;
+  lc::quantize_cpu(X.data(), q.data(), t.data(), 1, 1, 8, 8);
+  EXPECT(q[0] == 1 && q[1] == -1 && q[2] == 2 && q[3] == -3 && q[4] == 1 && q[5] == 32767,
+         "quantize got %d %d %d %d %d %d", q[0], q[1], q[2], q[3], q[4], q[5]);
+  lc::dequantize_cpu(q.data(), back.data(), t.data(), 1, 1, 8, 8);
+  EXPECT(back[2] == 4.f && back[3] == -6.f, "dequantize got %g %g", back[2], back[3]);
+}
+
+static void test_dct_quantize_fused() {
+  const int64_t H = 16, W = 24;
+  std::vector<float> x(H * W), X(H * W), t(64);
+  std::vector<int16_t> q1(H * W), q2(H * W);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(0.f, 255.f);
+  for (auto& v : x) v = u(rng);
+  for (int i = 0; i < 64; ++i) t[i] = 3.f + i;
+  lc::block_dct_cpu(x.data(), X.data(), 1, H, W, false);
+  lc::quantize_cpu(X.data(), q1.data(), t.data(), 1, 1, H, W);
+  lc::dct_quantize_cpu(x.data(), q2.data(), t.data(), 1, 1, H, W);
+  int diff = 0;
+  for (size_t i = 0; i < q1.size(); ++i) diff = std::max(diff, std::abs(q1[i] - q2[i]));
+  EXPECT(diff <= 1, "fused DCT+quantize differs by %d", diff);
+}
+
+static void test_islow_round_trip() {
+  // A flat block: islow DCT gives DC = 8 * 64 * (v - 128) / 8 and the IDCT
+  // of the dequantized coefficients gives the block back.
+  int32_t d[64];
+  for (int i = 0; i < 64; ++i) d[i] = 200 - 128;
+  lc::jpeg::fdct_islow(d);
+  EXPECT(d[0] == 64 * 72, "islow DC %d", d[0]);
+  int32_t deq[64] = {0};
+  deq[0] = d[0] / 8;  // quantization table of ones
+  uint8_t out[64];
+  lc::jpeg::idct_islow(deq, out, 8);
+  for (int i = 0; i < 64; ++i) EXPECT(out[i] == 200, "idct[%d] = %d", i, out[i]);
+}
+
+static void test_jpeg_simulate_high_quality() {
+  // Quality 100 (all-ones tables) on a smooth image: within a few grey levels.
+  const int64_t N = 2, H = 19, W = 13;
+  std::vector<uint8_t> img(N * H * W * 3), out(img.size());
+  for (int64_t i = 0; i < N * H * W; ++i)
+    for (int c = 0; c < 3; ++c) img[i * 3 + c] = static_cast<uint8_t>(40 + (i % W) * 5 + c * 20);
+  std::vector<uint16_t> tables(128, 1);
+  for (bool sub : {false, true}) {
+    lc::jpeg_simulate_cpu(img.data(), out.data(), N, H, W, tables.data(), 1, sub);
+    int worst = 0;
+    for (size_t i = 0; i < img.size(); ++i) worst = std::max(worst, std::abs(int(img[i]) - int(out[i])));
+    EXPECT(worst <= (sub ? 12 : 3), "jpeg_simulate q100 (420=%d) max error %d", int(sub), worst);
+  }
+}
+
+static void test_latent_quantize() {
+  std::vector<float> z = {0.f, 0.5f / 255.f, 1.f, 0.25f}, back(4);
+  std::vector<uint8_t> codes(4);
+  lc::latent_quantize_cpu(z.data(), codes.data(), nullptr, nullptr, 1, 1, 4, true);
+  EXPECT(codes[0] == 0 && codes[1] == 0 && codes[2] == 255 && codes[3] == 64, "naive codes %d %d %d %d",
+         codes[0], codes[1], codes[2], codes[3]);
+  const float scale = 0.1f, zp = 10.f;
+  std::vector<float> za = {-1.f, 0.f, 2.f, 100.f};
+  lc::latent_quantize_cpu(za.data(), codes.data(), &scale, &zp, 1, 1, 4, false);
+  EXPECT(codes[0] == 0 && codes[1] == 10 && codes[2] == 30 && codes[3] == 255, "affine codes");
+  lc::latent_dequantize_cpu(codes.data(), back.data(), &scale, &zp, 1, 1, 4, false);
+  EXPECT(std::fabs(back[2] - 2.f) < 1e-6f, "affine dequantize %g", back[2]);
+}
+
+static void test_kmeans_separated() {
+  // Three tight 2-D clusters: every point gets its cluster's label.
+  const int64_t n = 300, d = 2, k = 3;
+  std::vector<float> x(n * d), c(k * d);
+  std::mt19937 rng(5);
+  std::normal_distribution<float> g(0.f, 0.1f);
+  for (int64_t i = 0; i < n; ++i) {
+    x[i * d] = 10.f * (i % 3) + g(rng);
+    x[i * d + 1] = -5.f * (i % 3) + g(rng);
+  }
+  lc::kmeans_fit_cpu(x.data(), c.data(), n, d, k, 20, 1);
+  std::vector<uint8_t> labels(n);
+  lc::kmeans_assign_cpu(x.data(), c.data(), labels.data(), n, d, k);
+  bool consistent = true;
+  for (int64_t i = 3; i < n; ++i) consistent &= labels[i] == labels[i % 3];
+  EXPECT(consistent && labels[0] != labels[1] && labels[1] != labels[2] && labels[0] != labels[2],
+         "k-means labels do not follow the clusters");
+  std::vector<float> c2(k * d);
+  lc::kmeans_fit_cpu(x.data(), c2.data(), n, d, k, 20, 1);
+  EXPECT(c == c2, "same seed gave different centroids");
+}
+
 int main() {
   test_dct_round_trip();
   test_dct_constant_block();
   test_dct_energy();
   test_dct_rejects_bad_size();
+  test_quantize_round_half_away();
+  test_dct_quantize_fused();
+  test_islow_round_trip();
+  test_jpeg_simulate_high_quality();
+  test_latent_quantize();
+  test_kmeans_separated();
   if (failures) { std::fprintf(stderr, "%d failure(s)\n", failures); return 1; }
   std::printf("all native kernel tests passed\n");
   return 0;
