@@ -412,7 +412,8 @@ def train(opts):
         model.to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=tc["lr"])
 
-        state = {"epoch": 0, "batch": 0, "step": 0, "best_psnr": None, "best_epoch": None, "seconds": 0.0}
+        state = {"epoch": 0, "batch": 0, "step": 0, "best_psnr": None, "best_epoch": None, "seconds": 0.0,
+                 "epoch_loss_sum": 0.0, "epoch_loss_n": 0}
         metrics = []
         if resume:
             model.load_state_dict(last["model"])
@@ -450,7 +451,9 @@ def train(opts):
             for epoch in range(state["epoch"], epochs):
                 indices = epoch_indices(len(train_frames), epoch, tc["seed"], dist, tc["frames_per_epoch"])
                 batches = [indices[i:i + bs] for i in range(0, len(indices), bs)]
-                loss_sum, loss_n, t_epoch, frames_done = 0.0, 0, time.time(), 0
+                # (a resumed epoch carries on the loss average of its first part)
+                loss_sum, loss_n = state["epoch_loss_sum"], state["epoch_loss_n"]
+                t_epoch, frames_done = time.time(), 0
                 for b in range(state["batch"], len(batches)):
                     x = batch_tensor(train_frames, batches[b], device)
                     with autocast(device, amp):
@@ -462,6 +465,7 @@ def train(opts):
                     state["batch"], state["step"] = b + 1, state["step"] + 1
                     loss_sum += float(loss.detach())
                     loss_n += 1
+                    state["epoch_loss_sum"], state["epoch_loss_n"] = loss_sum, loss_n
                     frames_done += len(batches[b]) * dist.world
                     fps = frames_done / max(time.time() - t_epoch, 1e-9)
                     bar.set_postfix(epoch=f"{epoch + 1}/{epochs}", loss=f"{loss_sum / loss_n:.5f}",
@@ -472,10 +476,9 @@ def train(opts):
                         stopped = "max_steps" if hit_max else "signal"
                         break
                 if stopped:
-                    if state["batch"] >= len(batches):  # the epoch is complete: roll over
-                        state["epoch"], state["batch"] = epoch + 1, 0
                     break
                 state["epoch"], state["batch"] = epoch + 1, 0
+                state["epoch_loss_sum"], state["epoch_loss_n"] = 0.0, 0
                 state["seconds"] = time.time() - t_start
                 if dist.main:
                     row = {"epoch": epoch + 1, "step": state["step"], "train_loss": loss_sum / max(loss_n, 1),
@@ -484,7 +487,7 @@ def train(opts):
                     row.update(validate(model, val_frames, val_idx, ssim_count, device, 2 * bs, amp))
                     metrics.append(row)
                     bar.write(f"epoch {epoch + 1}/{epochs}: loss {row['train_loss']:.5f}  "
-                              f"val PSNR {row['val_psnr']:.2f} dB  SSIM {row['val_ssim']:.4f}")
+                              f"val PSNR {row['val_psnr']:.2f} dB  SSIM {row['val_ssim']:.4f}", file=sys.stderr)
                     if state["best_psnr"] is None or row["val_psnr"] > state["best_psnr"]:
                         state["best_psnr"], state["best_epoch"] = row["val_psnr"], epoch + 1
                         ckpt.save_best(run_dir, model.state_dict(), config["model"],

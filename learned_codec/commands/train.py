@@ -1,6 +1,7 @@
 """learned-codec train: train an autoencoder codec (--arch fc, fc-deep, conv4, conv5, vae)"""
 import argparse
 import json
+import os
 
 HELP = "train an autoencoder codec (--arch fc, fc-deep, conv4, conv5, vae)"
 DESCRIPTION = HELP + """
@@ -63,5 +64,6 @@ def run(args):
 
     opts = {k: v for k, v in vars(args).items() if not k.startswith("_") and k != "command"}
     summary = train(opts)
-    print(json.dumps(summary, indent=2, sort_keys=True))
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone reports
+        print(json.dumps(summary, indent=2, sort_keys=True))
     return 0
