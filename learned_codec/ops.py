@@ -68,7 +68,12 @@ def _check_tensor(x, name, dtype=None, dims=None):
 
 
 def _check_finite(x, name):
-    if x.is_floating_point() and x.numel() and not torch.isfinite(x).all():
+    # One sum first: NaN and inf propagate through it, and a reduction is far
+    # cheaper than materialising isfinite(x); only a non-finite sum (NaN/inf
+    # input, or an overflow of huge finite values) needs the exact check.
+    if not x.is_floating_point() or not x.numel():
+        return
+    if not torch.isfinite(x.sum()) and not torch.isfinite(x).all():
         raise ValueError(f"{name} contains NaN or infinite values")
 
 
