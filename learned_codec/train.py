@@ -141,8 +141,10 @@ def load_data(data_dir, allow_make, main):
                 raise UserError(f"no data at {data_dir}: make it first with `learned-codec data pacman`")
             if main:
                 print(f"no data at {data_dir}: making the built-in Pac-Man data set", file=sys.stderr)
-                from data_tools.pacman import make_dataset
-
+                try:
+                    from data_tools.pacman import make_dataset
+                except ImportError as e:
+                    raise UserError(f"cannot make the Pac-Man data set here ({e}); pass --data DIR") from None
                 make_dataset(data_dir)
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -386,7 +388,7 @@ def train(opts):
         if dist.main:
             check_writable_dir(run_dir)
         device = torch.device(f"cuda:{dist.local_rank}" if device_kind == "cuda" else "cpu")
-        data_dir = opts.get("data") if not resume else config["data"]["dir"]
+        data_dir = opts.get("data") or (config["data"]["dir"] if resume else None)
         data_dir, train_frames, val_frames = load_data(data_dir, allow_make=not dist.enabled, main=dist.main)
         frame_size = tuple(train_frames.shape[1:3])
 
@@ -525,9 +527,34 @@ def train(opts):
         }
         if dist.main and (run_dir / ckpt.BEST_NAME).exists():
             summary["weights_sha256"] = ckpt.load_tensors(run_dir / ckpt.BEST_NAME)[1]["weights_sha256"]
+            if summary["complete"] and opts.get("test") is not False:
+                summary["test"] = evaluate_test_split(run_dir, data_dir, config, device, bs, amp)
         return summary
     finally:
         dist.close()
+
+
+def evaluate_test_split(run_dir, data_dir, config, device, batch_size, amp):
+    """Best weights on the whole test split (PSNR and SSIM on every frame), through the
+    training quantizer (= what the stored uint8 code decodes to); written to
+    RUN_DIR/test_metrics.json. None when the data set has no test split."""
+    from data_tools import frames as frame_store
+
+    if not frame_store.split_path(data_dir, "test").is_file():
+        return None
+    test = frame_store.load_split(data_dir, "test", mmap=True)
+    if len(test) == 0:
+        return None
+    model, _ = ckpt.load_model(run_dir, device=device)
+    model.code_quantizer = make_train_quantizer(config["quant"])
+    idx = np.arange(len(test))
+    row = validate(model, test, idx, len(idx), device, 2 * batch_size, amp)
+    result = {"test_psnr": row["val_psnr"], "test_ssim": row["val_ssim"], "test_frames": row["val_frames"],
+              "quant": config["quant"], "weights_sha256": model.weights_sha256}
+    from .fileio import atomic_write_json
+
+    atomic_write_json(Path(run_dir) / "test_metrics.json", result)
+    return result
 
 
 def read_metrics(run_dir):

@@ -84,7 +84,8 @@ def test_two_step_train_writes_loadable_checkpoint(case, data, tmp_path):
     summary = train(opts(data, out, arch, **TWO_STEP_CASES[case]))  # 8 frames / batch 4 = 2 steps
     assert summary["steps"] == 2 and summary["complete"]
     assert np.isfinite(summary["best"]["val_psnr"])
-    for name in ("config.json", "model.safetensors", "metrics.jsonl", "last.json"):
+    assert summary["test"]["test_frames"] == 2 and np.isfinite(summary["test"]["test_psnr"])
+    for name in ("config.json", "model.safetensors", "metrics.jsonl", "last.json", "test_metrics.json"):
         assert (out / name).is_file()
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 1 and {"val_psnr", "val_ssim", "train_loss", "frames_per_s"} <= set(rows[0])

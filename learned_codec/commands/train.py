@@ -8,7 +8,8 @@ DESCRIPTION = HELP + """
 
 Writes RUN_DIR (default runs/ARCH-QUANT): config.json, model.safetensors (best by
 validation PSNR), checkpoints/ + last.json (last state, for --resume), metrics.jsonl
-(one line per epoch: train loss, val PSNR/SSIM, frames/s). Prints a JSON summary.
+(one line per epoch: train loss, val PSNR/SSIM, frames/s), test_metrics.json (best
+weights on the whole test split, through the quantizer). Prints a JSON summary.
 
 Presets: quick (<= 10 min on 2 CPU cores, random frame subsets, shared-block FC
 models) and reference (the report's epochs: fc 60, fc-deep 30, conv4/conv5 320,
@@ -54,6 +55,9 @@ def add_arguments(parser):
                         help="bfloat16 autocast (CUDA only; default on)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                         help="torch.compile (CUDA only; default on)")
+    parser.add_argument("--test", action=argparse.BooleanOptionalAction, default=None,
+                        help="at the end, evaluate the best weights on the whole test split "
+                             "(RUN_DIR/test_metrics.json; default on)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     # Internal: stop after this many optimizer steps (checkpointed as after a kill); tests use it.
     parser.add_argument("--max-steps", type=int, default=None, help=argparse.SUPPRESS)
