@@ -354,10 +354,6 @@ class StopFlag:
             signal.signal(sig, old)
 
 
-def unwrap(model):
-    return model.module if hasattr(model, "module") else model
-
-
 def train(opts):
     """Train per `opts` (dict of the CLI options); returns a JSON-able summary."""
     from tqdm import tqdm
