@@ -1,0 +1,160 @@
+"""Learned codecs: a trained model + a latent quantizer + the .lcf container.
+
+    codec = LearnedCodec.load("conv5", quant="naive")     # run folder or shipped name
+    data = codec.encode(frames)      # uint8 N x H x W x 3 -> bytes of one .lcf file
+    frames = codec.decode(data)      # -> uint8 N x H x W x 3
+
+Every frame is coded on its own (one section per frame: an image codec), and
+all frames of a call share one file, so its header (and a k-means codebook) is
+paid once per file. The header binds the architecture and the SHA-256 of the
+weights: decoding with another model is refused, never a wrong image.
+"""
+import torch
+
+from .codec_api import Codec, check_frames
+from .container import ContainerError, Meta, pack, unpack
+from .errors import UserError
+from .quantizers import make_quantizer
+
+BATCH = 16
+
+
+class LearnedCodec(Codec):
+    kind = "video"  # one file for the whole sequence (header amortised)
+
+    def __init__(self, model, config, quant="naive", quant_params=None, device="cpu", fps=15.0):
+        self.model = model.to(device).eval()
+        self.config = config
+        self.arch = config["model"]["arch"]
+        self.weights_sha256 = config["weights_sha256"]
+        self.quant = quant
+        self.quantizer = make_quantizer(quant, **(quant_params or {}))
+        self.device = torch.device(device)
+        self.fps = float(fps)
+        self.name = f"{self.arch}-{quant}"
+        self.setting = config.get("label", "")
+        self.model_bytes = sum(p.numel() * p.element_size() for p in model.state_dict().values())
+
+    @classmethod
+    def load(cls, run_dir_or_name, quant=None, device="cpu", **quant_params):
+        """A codec from a run folder or shipped model; quant defaults to the one it trained with."""
+        from .checkpoint import load_model
+
+        model, config = load_model(run_dir_or_name, device=device)
+        trained_quant = config.get("quant") or config.get("train", {}).get("quant") or "none"
+        codec = cls(model, config, quant=quant or trained_quant, quant_params=quant_params,
+                    device=device)
+        codec.setting = str(run_dir_or_name)
+        return codec
+
+    # ---- model side -------------------------------------------------------------
+
+    @torch.no_grad()
+    def _encode_codes(self, frames):
+        codes = []
+        for i in range(0, len(frames), BATCH):
+            x = torch.from_numpy(frames[i:i + BATCH]).to(self.device)
+            x = x.permute(0, 3, 1, 2).float().div_(255.0)
+            codes.append(self.model.encode(x).float().cpu())
+        return torch.cat(codes)
+
+    @torch.no_grad()
+    def _decode_codes(self, codes, height, width):
+        out = []
+        for i in range(0, len(codes), BATCH):
+            x_hat = self.model.decode(codes[i:i + BATCH].to(self.device))
+            x_hat = x_hat[..., :height, :width].clamp(0, 1)
+            out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
+        return torch.cat(out).numpy()
+
+    def code_shape(self, height, width):
+        """Shape of one frame's code for H x W input (asked of the model once)."""
+        with torch.no_grad():
+            z = self.model.encode(torch.zeros(1, 3, height, width, device=self.device))
+        return tuple(z.shape[1:])
+
+    # ---- codec interface -------------------------------------------------------
+
+    def encode(self, frames):
+        frames = check_frames(frames)
+        n, h, w, _ = frames.shape
+        try:
+            codes = self._encode_codes(frames)
+        except UserError:
+            raise
+        except (RuntimeError, ValueError) as e:
+            raise UserError(f"{self.arch} cannot code {h}x{w} frames: {str(e).splitlines()[0]}") from None
+        payloads, file_params = self.quantizer.encode(codes)
+        meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w,
+                    frames=n, fps=self.fps, mode="intra",
+                    quantizer={"method": self.quant, **self.quantizer.params(), **file_params},
+                    extra={"code_shape": list(codes.shape[1:])})
+        return pack(meta, payloads)
+
+    def decode(self, data):
+        meta, sections = unpack(data)
+        self.check_compatible(meta)
+        if len(sections) != meta.frames:
+            raise ContainerError(f"file declares {meta.frames} frames but holds {len(sections)}")
+        expected = self.code_shape(meta.height, meta.width)
+        if tuple(meta.extra.get("code_shape", ())) != expected:
+            raise ContainerError(f"code shape {meta.extra.get('code_shape')} does not match "
+                                 f"the model's {list(expected)} for {meta.height}x{meta.width}")
+        codes = self.quantizer.decode(sections, meta.quantizer, expected)
+        return self._decode_codes(codes, meta.height, meta.width)
+
+    def check_compatible(self, meta):
+        if meta.arch != self.arch:
+            raise ContainerError(f"file was encoded with a {meta.arch} model, not {self.arch}")
+        if meta.weights_sha256 != self.weights_sha256:
+            raise ContainerError(
+                f"file needs weights {meta.weights_sha256[:12]}…, this model has "
+                f"{self.weights_sha256[:12]}… (wrong model or retrained weights)")
+        if meta.quantizer.get("method") != self.quant:
+            self.quant = meta.quantizer["method"]
+            params = {k: meta.quantizer[k] for k in ("k", "dim", "iters", "seed")
+                      if k in meta.quantizer and self.quant == "kmeans"}
+            try:
+                self.quantizer = make_quantizer(self.quant, **params)
+            except (ValueError, TypeError) as e:
+                raise ContainerError(f"file's quantizer is invalid: {e}") from None
+
+
+def parse_codec_spec(spec):
+    """'RUN_DIR_OR_NAME[:QUANT[:k=256,dim=1]]' -> (source, quant or None, params)."""
+    parts = str(spec).split(":")
+    source, quant, params = parts[0], None, {}
+    if len(parts) > 1 and parts[1]:
+        quant = parts[1]
+    if len(parts) > 2 and parts[2]:
+        for item in parts[2].split(","):
+            key, _, value = item.partition("=")
+            try:
+                params[key.strip()] = int(value)
+            except ValueError:
+                raise UserError(f"bad quantizer option {item!r} in {spec!r} (expected key=int)") from None
+    if len(parts) > 3:
+        raise UserError(f"bad codec spec {spec!r}: use RUN_DIR[:QUANT[:k=256,dim=1]]")
+    return source, quant, params
+
+
+def load_codecs(specs, device="cpu"):
+    """Learned codecs for the evaluation harness, one per spec (see parse_codec_spec)."""
+    codecs = []
+    for spec in specs:
+        source, quant, params = parse_codec_spec(spec)
+        try:
+            codecs.append(LearnedCodec.load(source, quant=quant, device=device, **params))
+        except ValueError as e:
+            raise UserError(f"{spec}: {e}") from None
+    return codecs
+
+
+def read_header(path):
+    """(Meta, sections) of an .lcf file on disk, validated."""
+    from .container import read_file
+
+    return read_file(path)
+
+
+__all__ = ["LearnedCodec", "load_codecs", "parse_codec_spec", "read_header"]
