@@ -34,6 +34,11 @@ class LearnedCodec(Codec):
         self.name = f"{self.arch}-{quant}"
         self.setting = config.get("label", "")
         self.model_bytes = sum(p.numel() * p.element_size() for p in model.state_dict().values())
+        # Entries of one 200x160 frame's code: the reference report's "compression ratio".
+        h, w = config["model"].get("frame_size", (200, 160))
+        self.code_entries = 1
+        for d in self.code_shape(h, w):
+            self.code_entries *= int(d)
 
     @classmethod
     def load(cls, run_dir_or_name, quant=None, device="cpu", **quant_params):
