@@ -23,12 +23,14 @@ Ms. Pac-Man RAM addresses (Atari 2600 ROM shipped with ale-py; index into ale.ge
     0         maze shown (0..3); set by the game when a level starts
     6..9      ghost x (orange, cyan, pink, red);  12..15 ghost y
     10, 16    Ms. Pac-Man x, y (screen x ~ ram[10] - 8, screen y ~ ram[16] + 6)
-    11, 17    fruit x, y (both 0: no fruit in play)
+    11, 17    fruit x, y (x = 0: no fruit in play; y keeps its last value)
     60..100   pellet bitmap, one bit per pellet (positions found by probing, see probe_pellets)
-    119       pellets eaten on this level (power pellets included); the level ends at 154
+    119       pellets eaten on this level (power pellets included); the level ends when it
+              reaches the maze's total: 154, 150, 158, 154 for mazes 0..3 (found by setting
+              it to total - 1 and eating one pellet)
     120..122  score, packed BCD
     123       high nibble: level (0 = first); low nibble: spare lives
-A level is chosen by writing the level nibble and setting ram[119] to 153: the next pellet
+A level is chosen by writing the level nibble and setting ram[119] to total - 1: the next pellet
 eaten ends the level and the game draws the next level's maze (level nibble + 1):
 level 1 -> maze 0, 2-3 -> maze 1, 4-5 -> maze 2, 6-7 -> maze 3.
 
@@ -61,7 +63,7 @@ RAM_FRUIT_X, RAM_FRUIT_Y = 11, 17
 RAM_PELLETS = range(60, 101)
 RAM_DOTS_EATEN = 119
 RAM_LEVEL_LIVES = 123
-DOTS_PER_LEVEL = 154
+MAZE_DOTS = {0: 154, 1: 150, 2: 158, 3: 154}   # pellets per level, by maze
 
 # Screen position of Ms. Pac-Man from her RAM position (fitted on recorded play).
 PLAYER_DX, PLAYER_DY = -8, 6
@@ -129,6 +131,11 @@ def directions():
     from ale_py import Action
 
     return (Action.UP, Action.RIGHT, Action.LEFT, Action.DOWN)
+
+
+def dots_total(ram):
+    """Pellets (power pellets included) on the current level's maze."""
+    return MAZE_DOTS.get(int(ram[RAM_MAZE]), 154)
 
 
 def lives_of(ram):
@@ -280,14 +287,15 @@ def warp_to_maze(ale, maze):
 
     ram = ale.getRAM()
     ale.setRAM(RAM_LEVEL_LIVES, (WARP_LEVEL_FOR_MAZE[maze] << 4) | lives_of(ram))
-    ale.setRAM(RAM_DOTS_EATEN, DOTS_PER_LEVEL - 1)
+    total = dots_total(ram)
+    ale.setRAM(RAM_DOTS_EATEN, total - 1)
     steps = 0
     # Wander until the one pellet needed is eaten and the next level is drawn.
     for action in (Action.LEFT, Action.UP, Action.RIGHT, Action.DOWN) * 50:
         for _ in range(40):
             ale.act(action)
             steps += 1
-            if int(ale.getRAM()[RAM_DOTS_EATEN]) < DOTS_PER_LEVEL - 1:
+            if int(ale.getRAM()[RAM_DOTS_EATEN]) < total - 1:
                 return steps + settle(ale)
     raise RuntimeError("could not start the chosen maze")  # a bug: the RAM map is wrong
 
@@ -315,25 +323,25 @@ def finishing_assist(ale, pellet_map):
         ram[byte] &= ~np.uint8(1 << bit)
     for byte in RAM_PELLETS:
         ale.setRAM(byte, int(ram[byte]))
-    ale.setRAM(RAM_DOTS_EATEN, DOTS_PER_LEVEL - max(1, len(kept)))
+    ale.setRAM(RAM_DOTS_EATEN, dots_total(ram) - max(1, len(kept)))
     return len(left) - len(kept)
 
 
 def repair_finish(ale, pellet_map):
     """Make sure one pellet is left and eating it ends the level; returns 1 if it acted.
 
-    The game ends a level when the eaten counter becomes exactly 154 on a pellet; a power
+    The game ends a level when the eaten counter reaches the maze's total on a pellet; a power
     pellet can step past it, and hidden pellets the probe missed can leave it short.
     """
     ram = ale.getRAM().copy()
     left = remaining_pellets(ram, pellet_map)
-    if left and int(ram[RAM_DOTS_EATEN]) < DOTS_PER_LEVEL:
+    if left and int(ram[RAM_DOTS_EATEN]) < dots_total(ram):
         return 0
     if not left and pellet_map:
         px, py = player_screen_xy(ram)
         byte, bit = min(pellet_map, key=lambda k: abs(pellet_map[k][0] - px) + abs(pellet_map[k][1] - py))
         ale.setRAM(byte, int(ram[byte]) | (1 << bit))
-    ale.setRAM(RAM_DOTS_EATEN, DOTS_PER_LEVEL - 1)
+    ale.setRAM(RAM_DOTS_EATEN, dots_total(ram) - 1)
     return 1
 
 
@@ -356,6 +364,11 @@ FRUIT_EATEN_REWARDS = {100, 200, 500, 700, 1000, 2000, 5000}
 GHOST_REWARDS = {200, 400, 800, 1600}
 
 
+def fruit_in_play(ram):
+    """The bouncing fruit is in the maze (it may be hidden in a side tunnel); x = 0 once eaten."""
+    return bool(ram[RAM_FRUIT_X])
+
+
 class Labeller:
     """Situation labels per recorded frame, from RAM, rewards and pixels."""
 
@@ -368,29 +381,30 @@ class Labeller:
         """Call after every emulator frame; remembers short-lived events."""
         for key in self.event_left:
             self.event_left[key] = max(0, self.event_left[key] - 1)
-        has_fruit = bool(ram[RAM_FRUIT_X] or ram[RAM_FRUIT_Y])
-        if reward and self.had_fruit and not has_fruit and reward in FRUIT_EATEN_REWARDS:
+        has_fruit = fruit_in_play(ram)
+        big = reward - reward % 100          # without the 10 / 50 of a pellet in the same frame
+        if big and self.had_fruit and not has_fruit and big in FRUIT_EATEN_REWARDS:
             self.event_left["fruit_eaten"] = 60
-        elif reward in GHOST_REWARDS or (reward > 50 and reward - 50 in GHOST_REWARDS):
+        elif big in GHOST_REWARDS:
             self.event_left["ghost_eaten"] = 60
         self.had_fruit = has_fruit
 
     def labels(self, ram, screen, frame_no):
-        eaten = int(ram[RAM_DOTS_EATEN])
+        eaten, total = int(ram[RAM_DOTS_EATEN]), dots_total(ram)
         out = []
         if not self.warped and frame_no < 270:
             out.append("game_start")
         if eaten == 0:
             out.append("maze_untouched")
-        elif eaten < DOTS_PER_LEVEL // 2:
+        elif eaten < total // 2:
             out.append("maze_partly_eaten")
-        elif eaten < DOTS_PER_LEVEL:
+        elif eaten < total:
             out.append("maze_mostly_eaten")
         else:
             out += ["maze_fully_eaten", "level_end"]
         if frightened_on_screen(screen):
             out.append("frightened_ghosts")
-        if ram[RAM_FRUIT_X] or ram[RAM_FRUIT_Y]:
+        if fruit_in_play(ram):
             out.append("fruit")
         out += [k for k, left in self.event_left.items() if left]
         return out
@@ -436,15 +450,16 @@ def play_episode(plan, n_frames):
             stats["lives_lost"] += 1
             for lab in labels[-DEATH_LOOKBACK:]:
                 lab.add("death")
-        if int(ram[RAM_DOTS_EATEN]) < int(prev[RAM_DOTS_EATEN]) or level_of(ram) != level_of(prev):
-            stats["levels_cleared"] += int(prev[RAM_DOTS_EATEN]) >= DOTS_PER_LEVEL
+        new_level = int(ram[RAM_DOTS_EATEN]) == 0 < int(prev[RAM_DOTS_EATEN])   # pellets refilled
+        if new_level or level_of(ram) != level_of(prev):
+            stats["levels_cleared"] += level_of(ram) != level_of(prev)
             levels.append(level_of(ram))
             level_frames, reprobe_in = 0, 90      # wait for the level-start pause, then probe
         if reprobe_in:
             reprobe_in -= 1
             if reprobe_in == 0:
                 pellet_map = probe_pellets(ale)
-        elif level_frames == LEVEL_ASSIST_FRAMES and int(ram[RAM_DOTS_EATEN]) < DOTS_PER_LEVEL:
+        elif level_frames == LEVEL_ASSIST_FRAMES and int(ram[RAM_DOTS_EATEN]) < dots_total(ram):
             stats["finishing_assists"] += 1
             stats["pellets_removed_by_assist"] += finishing_assist(ale, pellet_map)
         elif level_frames > LEVEL_ASSIST_FRAMES + STUCK_FINISH_FRAMES and level_frames % 100 == 0:
@@ -464,7 +479,7 @@ def play_episode(plan, n_frames):
     if ale.game_over() and labels:
         labels[-1].add("game_over")
     summary = dict(plan, frames=len(frames), score=int(score), emulator_frames=frame_no,
-                   levels=sorted(set(levels)), frames_per_maze=frames_per_maze,
+                   levels=list(dict.fromkeys(levels)), frames_per_maze=frames_per_maze,
                    game_over=bool(ale.game_over()), **stats)
     return np.stack(frames), [sorted(lab) for lab in labels], summary, raw_colours
 
