@@ -1,6 +1,6 @@
 """Loaders for the user's own data and the classification data sets; all return uint8 arrays.
 
-    load_image_folder(path)              -> uint8 N x H x W x 3, file names
+    load_image_folder(path)              -> uint8 N x H x W x 3 (names with return_names=True)
     load_video_file(path, max_frames)    -> uint8 T x H x W x 3, frames per second
     load_fashion_mnist(split, root)      -> uint8 N x 28 x 28 images, uint8 N labels
     load_cifar10(tarball, split)         -> uint8 N x 32 x 32 x 3, uint8 N labels, class names
@@ -24,8 +24,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 # ----------------------------------------------------------------------------- image folder
-def load_image_folder(path):
-    """All images of a folder (sorted by name), as uint8 N x H x W x 3 RGB, plus their names.
+def load_image_folder(path, return_names=False):
+    """All images of a folder (sorted by name), as uint8 N x H x W x 3 RGB.
+
+    With return_names=True returns (images, file names in the same order).
 
     Every image must have the same height and width. PNG, JPEG, WebP and BMP are read;
     other files are ignored. Grey or RGBA images are converted to RGB.
@@ -52,7 +54,8 @@ def load_image_folder(path):
             h, w = images[-1].shape[:2]
             raise UserError(f"images differ in size: {files[0].name} is {h0}x{w0} (HxW) but "
                             f"{f.name} is {h}x{w}; resize them to one size first")
-    return np.stack(images), [f.name for f in files]
+    stacked = np.stack(images)
+    return (stacked, [f.name for f in files]) if return_names else stacked
 
 
 # ----------------------------------------------------------------------------- video file

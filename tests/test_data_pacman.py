@@ -95,7 +95,7 @@ def test_cli_info_and_exports(tiny, tmp_path, capsys):
     pngs = sorted((tmp_path / "png").glob("*.png"))
     assert [p.name for p in pngs][:1] == ["val_000000.png"] and len(pngs) == 4
     from data_tools.sources import load_image_folder
-    images, _ = load_image_folder(tmp_path / "png")
+    images = load_image_folder(tmp_path / "png")
     np.testing.assert_array_equal(images, F.load_split(out, "val"))
     assert main(["data", "export", str(out), "--mp4", str(tmp_path / "mp4"), "--video", "1"]) == 0
     from data_tools.sources import load_video_file

@@ -40,7 +40,7 @@ def test_image_folder_lossless_formats(tmp_path, fmt):
     else:
         arrays = write_images(tmp_path, [(12, 9)] * 3, fmt)
     (tmp_path / "notes.txt").write_text("ignored")
-    images, names = sources.load_image_folder(tmp_path)
+    images, names = sources.load_image_folder(tmp_path, return_names=True)
     assert images.dtype == np.uint8 and images.shape == (len(arrays), 12, 9, 3)
     np.testing.assert_array_equal(images, np.stack(arrays))
     assert names == sorted(names)
@@ -49,7 +49,7 @@ def test_image_folder_lossless_formats(tmp_path, fmt):
 def test_image_folder_jpeg_and_grey_become_rgb(tmp_path):
     Image.fromarray(np.full((8, 8), 200, np.uint8)).save(tmp_path / "b.jpg", quality=95)
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(tmp_path / "a.png")
-    images, names = sources.load_image_folder(tmp_path)
+    images, names = sources.load_image_folder(tmp_path, return_names=True)
     assert names == ["a.png", "b.jpg"] and images.shape == (2, 8, 8, 3)
     assert abs(int(images[1].mean()) - 200) <= 2
 
