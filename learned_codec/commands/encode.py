@@ -44,7 +44,7 @@ def load_input(path, max_frames=None):
     elif path.is_dir():
         from data_tools.sources import load_image_folder
 
-        frames, _names = load_image_folder(path)
+        frames = load_image_folder(path)
     elif path.suffix.lower() in IMAGE_SUFFIXES:
         frames = _load_image(path)
     else:
