@@ -13,7 +13,9 @@ Presets (per arch; explicit --epochs/--batch-size/--lr override them):
              models; for a GPU. Validation on the whole validation split.
 Without --preset: quick on CPU, reference on CUDA.
 
-Losses: MSE on [0, 1] pixels; vae: binary cross-entropy summed over the pixels of
+Initialisation: fc and fc-deep centre their inputs on the mean training frame
+and start their decoders' output bias there (BlockwiseFC.init_from_mean; the mean
+of up to 1,024 evenly spaced training frames), which keeps the ReLU codes alive. Losses: MSE on [0, 1] pixels; vae: binary cross-entropy summed over the pixels of
 an image + KL divergence averaged over the code dimensions (the reference's two
 terms), per image, averaged over the batch (the reference summed BCE over the
 batch, which ties the balance of the two terms to the batch size).
@@ -29,8 +31,10 @@ Determinism: on CPU with a fixed seed (and the same thread count) two runs give
 identical weights, and a run killed and resumed gives the same weights as an
 uninterrupted one: the epoch's sample order comes from seed + epoch, the
 checkpoint holds the position inside the epoch, the optimizer state and the torch
-RNG state (the VAE's noise). Checkpoints are written at the end of each epoch, on
---max-steps, and on SIGINT/SIGTERM (at the next step boundary, then exit 130).
+RNG state (the VAE's noise). Checkpoints are written at the end of each epoch
+(every `checkpoint_every` epochs: 5 for the reference fc-deep, whose state is
+~10 GB), on --max-steps, and on SIGINT/SIGTERM (at the next step boundary, then
+exit 130). metrics.jsonl keeps only the epochs up to the resumed checkpoint.
 
 Multi-process: under torchrun (WORLD_SIZE > 1) the same command trains with
 DistributedDataParallel, gloo on CPU and NCCL on CUDA; --batch-size is per
@@ -65,7 +69,7 @@ QUICK = {
     "fc":      {"epochs": 8, "frames_per_epoch": 4096, "batch_size": 32, "lr": 1e-3,
                 "val_frames": 128, "ssim_frames": 32, "blocks": "shared"},
     # ~36 frames/s: ~5 min
-    "fc-deep": {"epochs": 5, "frames_per_epoch": 2048, "batch_size": 16, "lr": 2e-4,
+    "fc-deep": {"epochs": 5, "frames_per_epoch": 2048, "batch_size": 16, "lr": 3e-4,
                 "val_frames": 64, "ssim_frames": 32, "blocks": "shared"},
     # ~5 frames/s on 2 busy cores (full-resolution convs): ~7 min
     "conv4":   {"epochs": 4, "frames_per_epoch": 512, "batch_size": 16, "lr": 2e-3,
@@ -87,6 +91,9 @@ def preset_options(preset, arch):
                 "lr": 1e-3, "val_frames": None, "ssim_frames": 256}
         if arch in ("fc", "fc-deep"):
             opts["blocks"] = "per-position"
+        if arch == "fc-deep":
+            # 830 M parameters: a full training state is ~10 GB, so not every epoch.
+            opts["checkpoint_every"] = 5
         return opts
     raise UserError(f"unknown preset {preset!r}; choose quick or reference")
 
@@ -171,6 +178,15 @@ def epoch_indices(n_frames, epoch, seed, dist, frames_per_epoch):
     if frames_per_epoch:
         indices = indices[: math.ceil(frames_per_epoch / dist.world)]
     return indices
+
+
+def mean_image(frames, count=1024):
+    """Mean of up to `count` evenly spaced frames, float 3 x H x W in [0, 1] (deterministic)."""
+    idx = val_subset(len(frames), count)
+    total = np.zeros(frames.shape[1:], np.float64)
+    for start in range(0, len(idx), 128):
+        total += frames[idx[start:start + 128]].sum(axis=0, dtype=np.float64)
+    return torch.from_numpy(total / (255.0 * len(idx))).permute(2, 0, 1).float()
 
 
 def val_subset(n_frames, count):
@@ -302,7 +318,9 @@ def new_run_config(opts, frame_size, data_dir, n_train, n_val, device_kind):
     p = preset_options(preset, arch)
     blocks = opts.get("blocks") or p.pop("blocks", None)
     p.pop("blocks", None)
-    for key in ("epochs", "batch_size", "lr", "frames_per_epoch", "val_frames", "ssim_frames"):
+    p.setdefault("checkpoint_every", 1)
+    for key in ("epochs", "batch_size", "lr", "frames_per_epoch", "val_frames", "ssim_frames",
+                "checkpoint_every"):
         if opts.get(key) is not None:
             p[key] = opts[key]
     if p["epochs"] < 1 or p["batch_size"] < 1 or not p["lr"] > 0:
@@ -406,6 +424,8 @@ def train(opts):
         config["code"] = {"entries_per_frame": entries,
                           "reference_ratio_float32": entries * 4 / (3 * frame_size[0] * frame_size[1]),
                           "parameters": count_parameters(model)}
+        if not resume and hasattr(model, "init_from_mean"):
+            model.init_from_mean(mean_image(train_frames))
         model.code_quantizer = make_train_quantizer(config["quant"])
         model.to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=tc["lr"])
@@ -491,7 +511,8 @@ def train(opts):
                         ckpt.save_best(run_dir, model.state_dict(), config["model"],
                                        {k: row[k] for k in ("epoch", "step", "val_psnr", "val_ssim")})
                     write_metrics(run_dir, metrics)
-                    ckpt.save_last(run_dir, state["step"], model.state_dict(), optimizer.state_dict(), state)
+                    if (epoch + 1) % tc.get("checkpoint_every", 1) == 0 or epoch + 1 == epochs:
+                        ckpt.save_last(run_dir, state["step"], model.state_dict(), optimizer.state_dict(), state)
                 dist.barrier()
         bar.close()
         state["seconds"] = time.time() - t_start

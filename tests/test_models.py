@@ -136,6 +136,20 @@ def test_blocks_are_a_4x4_grid_of_50x40_and_round_trip():
     assert torch.equal(model.from_blocks(blocks), x)
 
 
+@pytest.mark.parametrize("blocks", ["per-position", "shared"])
+def test_fc_init_from_mean_centres_inputs_and_starts_at_the_mean(blocks):
+    model = build_model({"arch": "fc", "code_size": 4, "blocks": blocks})
+    mean = torch.rand(3, 200, 160)
+    model.init_from_mean(mean)
+    expected = model.to_blocks(mean[None])[0]
+    if blocks == "shared":
+        expected = expected.mean(dim=0, keepdim=True)
+    assert torch.equal(model.input_mean, expected)
+    assert torch.equal(model.blocks[-1].decoder[-1].bias, expected[-1])
+    assert "input_mean" in model.state_dict()  # saved with the weights, not a parameter
+    assert count_parameters(model) == count_parameters({"arch": "fc", "code_size": 4, "blocks": blocks})
+
+
 def test_frames_are_transposed_not_reshaped():
     frames = np.zeros((1, 200, 160, 3), np.uint8)
     frames[..., 0] = 255  # pure red

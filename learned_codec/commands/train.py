@@ -46,6 +46,8 @@ def add_arguments(parser):
                         help="validate on this many evenly spaced validation frames")
     parser.add_argument("--ssim-frames", type=int, default=None,
                         help="compute SSIM on this many of the validation frames")
+    parser.add_argument("--checkpoint-every", type=int, default=None,
+                        help="write the resumable state every N epochs (default 1)")
     parser.add_argument("--preset", default=None, choices=["quick", "reference"])
     parser.add_argument("--out", default=None, help="run folder (default runs/ARCH-QUANT)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")

@@ -75,6 +75,11 @@ class BlockwiseFC(nn.Module):
         self.blocks = nn.ModuleList(
             BlockAutoencoder(self.block_values, hidden, int(code_size), code_relu) for _ in range(count)
         )
+        # Subtracted from each block before the encoder (zeros = the reference). Set to
+        # the mean training block by init_from_mean: with inputs all >= 0, Adam's first
+        # steps shift every weight of a code unit the same way and can kill all the
+        # ReLU codes at once; centred inputs avoid that. A buffer, not a parameter.
+        self.register_buffer("input_mean", torch.zeros(count, self.block_values))
         self.code_quantizer = nn.Identity()
 
     def to_blocks(self, x):
@@ -98,6 +103,21 @@ class BlockwiseFC(nn.Module):
         x = blocks.reshape(n, gh, gw, 3, bh, bw).permute(0, 3, 1, 4, 2, 5)
         return x.reshape(n, 3, gh * bh, gw * bw)
 
+    @torch.no_grad()
+    def init_from_mean(self, mean_image):
+        """Centre the encoder inputs on, and start the decoder outputs at, the mean
+        training image (3 x H x W in [0, 1]).
+
+        The default init outputs ~0 and Adam moves a bias ~lr per step, so a short
+        run would spend hundreds of steps just reaching the mean colour; this way
+        training starts from the mean frame and learns the rest."""
+        blocks = self.to_blocks(mean_image[None].float())[0]  # positions x block_values
+        if self.shared:
+            blocks = blocks.mean(dim=0, keepdim=True)
+        self.input_mean.copy_(blocks)
+        for block, mean in zip(self.blocks, blocks):
+            block.decoder[-1].bias.copy_(mean)
+
     def _per_block(self, part, values):
         if self.shared:
             return getattr(self.blocks[0], part)(values)
@@ -106,7 +126,7 @@ class BlockwiseFC(nn.Module):
         )
 
     def encode(self, x):
-        return self._per_block("encoder", self.to_blocks(x))
+        return self._per_block("encoder", self.to_blocks(x) - self.input_mean)
 
     def decode(self, code):
         x_hat = self.from_blocks(self._per_block("decoder", code))
