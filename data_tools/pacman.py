@@ -80,6 +80,7 @@ STALL_DECISIONS = 90      # decisions without a pellet before the player aims el
 LEVEL_ASSIST_FRAMES = 2700  # emulator frames on a level before the finishing assist
 ASSIST_KEEP = 5           # pellets kept when the finishing assist clears the rest
 POWER_FRAMES = 300        # emulator frames after a power pellet while ghosts are harmless
+EXPLORE = 0.1             # chance per decision of a random direction that does not lose a life
 
 SITUATIONS = (
     "game_start", "maze_untouched", "maze_partly_eaten", "maze_mostly_eaten",
@@ -204,6 +205,12 @@ class LookaheadPlayer:
             scores.append(self._score(action, ram))
             self.ale.restoreState(snapshot)
         best = max(range(len(scores)), key=lambda i: scores[i])
+        if self.rng.random() < EXPLORE:
+            # Without this the game is deterministic given the maze and mode: games with the
+            # same start would repeat frame for frame (even across splits).
+            safe = [i for i, score in enumerate(scores) if score > -500]
+            if safe:
+                best = safe[int(self.rng.integers(len(safe)))]
         self.current = self.actions[best]
         return self.current
 
@@ -253,7 +260,7 @@ class LookaheadPlayer:
             score -= 30
         if action == self.current:
             score += 3
-        return score + float(self.rng.random())
+        return score + 4.0 * float(self.rng.random())   # breaks ties differently per game
 
 
 def ghost_danger(ram):
