@@ -71,11 +71,13 @@ QUICK = {
     # ~36 frames/s: ~5 min
     "fc-deep": {"epochs": 5, "frames_per_epoch": 2048, "batch_size": 16, "lr": 3e-4,
                 "val_frames": 64, "ssim_frames": 32, "blocks": "shared"},
-    # ~5 frames/s on 2 busy cores (full-resolution convs): ~7 min
-    "conv4":   {"epochs": 4, "frames_per_epoch": 512, "batch_size": 16, "lr": 2e-3,
+    # ~5 frames/s on 2 busy cores (full-resolution convs), ~8-10 on quiet ones:
+    # 2,048 frames, 4-7 min. Batch 8: the frame budget is fixed, so smaller batches
+    # give more optimizer steps (256), which is what a conv autoencoder needs early.
+    # Smoke run of conv5 (batch 16 then) on 2 cores shared with other jobs: 7.6 min.
+    "conv4":   {"epochs": 4, "frames_per_epoch": 512, "batch_size": 8, "lr": 2e-3,
                 "val_frames": 64, "ssim_frames": 32},
-    # ~4-5 frames/s: ~8 min
-    "conv5":   {"epochs": 4, "frames_per_epoch": 512, "batch_size": 16, "lr": 2e-3,
+    "conv5":   {"epochs": 4, "frames_per_epoch": 512, "batch_size": 8, "lr": 2e-3,
                 "val_frames": 64, "ssim_frames": 32},
     # ~45 frames/s (the 102 M parameters are cheap fully connected layers): ~3.5 min
     "vae":     {"epochs": 6, "frames_per_epoch": 1536, "batch_size": 32, "lr": 5e-4,
