@@ -15,6 +15,16 @@
 #define LC_CLONES
 #endif
 
+// Hand-vectorised AVX2 versions of the block steps, chosen at run time (the
+// build targets generic x86-64): eight int32 lanes run libjpeg's islow
+// butterflies on eight rows or columns at once. Integer arithmetic, the same
+// operations as jpeg_math.h, so the same bits.
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#include <immintrin.h>
+#define LC_X86_AVX2 1
+#define LC_AVX2 __attribute__((target("avx2")))
+#endif
+
 namespace lc {
 namespace {
 
@@ -127,6 +137,192 @@ LC_CLONES void inverse_plane(const int32_t* coef, int64_t h, int64_t w, const Re
     }
 }
 
+#ifdef LC_X86_AVX2
+bool have_avx2() {
+  static const bool v = __builtin_cpu_supports("avx2");
+  return v;
+}
+
+LC_AVX2 inline void transpose8(__m256i v[8]) {
+  __m256 r[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_castsi256_ps(v[i]);
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  v[0] = _mm256_castps_si256(_mm256_permute2f128_ps(u0, u4, 0x20));
+  v[1] = _mm256_castps_si256(_mm256_permute2f128_ps(u1, u5, 0x20));
+  v[2] = _mm256_castps_si256(_mm256_permute2f128_ps(u2, u6, 0x20));
+  v[3] = _mm256_castps_si256(_mm256_permute2f128_ps(u3, u7, 0x20));
+  v[4] = _mm256_castps_si256(_mm256_permute2f128_ps(u0, u4, 0x31));
+  v[5] = _mm256_castps_si256(_mm256_permute2f128_ps(u1, u5, 0x31));
+  v[6] = _mm256_castps_si256(_mm256_permute2f128_ps(u2, u6, 0x31));
+  v[7] = _mm256_castps_si256(_mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+#define LC_ADD _mm256_add_epi32
+#define LC_SUB _mm256_sub_epi32
+LC_AVX2 inline __m256i mulc(__m256i a, int32_t c) { return _mm256_mullo_epi32(a, _mm256_set1_epi32(c)); }
+LC_AVX2 inline __m256i descale_v(__m256i x, int n) {
+  return _mm256_srai_epi32(_mm256_add_epi32(x, _mm256_set1_epi32(1 << (n - 1))), n);
+}
+
+// One fdct_islow pass on eight independent lanes: p[i] is input i of the
+// 8-point transform, replaced by output i.
+template <int kPass>
+LC_AVX2 inline void fdct_pass(__m256i p[8]) {
+  using namespace jpeg;
+  const int sh = kPass == 0 ? kConstBits - kPass1Bits : kConstBits + kPass1Bits;
+  const __m256i tmp0 = LC_ADD(p[0], p[7]), tmp7 = LC_SUB(p[0], p[7]);
+  const __m256i tmp1 = LC_ADD(p[1], p[6]), tmp6 = LC_SUB(p[1], p[6]);
+  const __m256i tmp2 = LC_ADD(p[2], p[5]), tmp5 = LC_SUB(p[2], p[5]);
+  const __m256i tmp3 = LC_ADD(p[3], p[4]), tmp4 = LC_SUB(p[3], p[4]);
+  const __m256i tmp10 = LC_ADD(tmp0, tmp3), tmp13 = LC_SUB(tmp0, tmp3);
+  const __m256i tmp11 = LC_ADD(tmp1, tmp2), tmp12 = LC_SUB(tmp1, tmp2);
+  if (kPass == 0) {
+    p[0] = _mm256_slli_epi32(LC_ADD(tmp10, tmp11), kPass1Bits);
+    p[4] = _mm256_slli_epi32(LC_SUB(tmp10, tmp11), kPass1Bits);
+  } else {
+    p[0] = descale_v(LC_ADD(tmp10, tmp11), kPass1Bits);
+    p[4] = descale_v(LC_SUB(tmp10, tmp11), kPass1Bits);
+  }
+  __m256i z1 = mulc(LC_ADD(tmp12, tmp13), F0_541196100);
+  p[2] = descale_v(LC_ADD(z1, mulc(tmp13, F0_765366865)), sh);
+  p[6] = descale_v(LC_SUB(z1, mulc(tmp12, F1_847759065)), sh);
+  z1 = LC_ADD(tmp4, tmp7);
+  __m256i z2 = LC_ADD(tmp5, tmp6), z3 = LC_ADD(tmp4, tmp6), z4 = LC_ADD(tmp5, tmp7);
+  const __m256i z5 = mulc(LC_ADD(z3, z4), F1_175875602);
+  const __m256i t4 = mulc(tmp4, F0_298631336), t5 = mulc(tmp5, F2_053119869);
+  const __m256i t6 = mulc(tmp6, F3_072711026), t7 = mulc(tmp7, F1_501321110);
+  z1 = mulc(z1, -F0_899976223);
+  z2 = mulc(z2, -F2_562915447);
+  z3 = LC_ADD(mulc(z3, -F1_961570560), z5);
+  z4 = LC_ADD(mulc(z4, -F0_390180644), z5);
+  p[7] = descale_v(LC_ADD(LC_ADD(t4, z1), z3), sh);
+  p[5] = descale_v(LC_ADD(LC_ADD(t5, z2), z4), sh);
+  p[3] = descale_v(LC_ADD(LC_ADD(t6, z2), z3), sh);
+  p[1] = descale_v(LC_ADD(LC_ADD(t7, z1), z4), sh);
+}
+
+// One idct_islow pass on eight lanes; o[r] gets output r (not yet descaled).
+LC_AVX2 inline void idct_pass(const __m256i in[8], __m256i o[8]) {
+  using namespace jpeg;
+  __m256i z2 = in[2], z3 = in[6];
+  __m256i z1 = mulc(LC_ADD(z2, z3), F0_541196100);
+  __m256i tmp2 = LC_SUB(z1, mulc(z3, F1_847759065));
+  __m256i tmp3 = LC_ADD(z1, mulc(z2, F0_765366865));
+  __m256i tmp0 = _mm256_slli_epi32(LC_ADD(in[0], in[4]), kConstBits);
+  __m256i tmp1 = _mm256_slli_epi32(LC_SUB(in[0], in[4]), kConstBits);
+  const __m256i tmp10 = LC_ADD(tmp0, tmp3), tmp13 = LC_SUB(tmp0, tmp3);
+  const __m256i tmp11 = LC_ADD(tmp1, tmp2), tmp12 = LC_SUB(tmp1, tmp2);
+  tmp0 = in[7];
+  tmp1 = in[5];
+  tmp2 = in[3];
+  tmp3 = in[1];
+  z1 = LC_ADD(tmp0, tmp3);
+  z2 = LC_ADD(tmp1, tmp2);
+  z3 = LC_ADD(tmp0, tmp2);
+  __m256i z4 = LC_ADD(tmp1, tmp3);
+  const __m256i z5 = mulc(LC_ADD(z3, z4), F1_175875602);
+  tmp0 = mulc(tmp0, F0_298631336);
+  tmp1 = mulc(tmp1, F2_053119869);
+  tmp2 = mulc(tmp2, F3_072711026);
+  tmp3 = mulc(tmp3, F1_501321110);
+  z1 = mulc(z1, -F0_899976223);
+  z2 = mulc(z2, -F2_562915447);
+  z3 = LC_ADD(mulc(z3, -F1_961570560), z5);
+  z4 = LC_ADD(mulc(z4, -F0_390180644), z5);
+  tmp0 = LC_ADD(tmp0, LC_ADD(z1, z3));
+  tmp1 = LC_ADD(tmp1, LC_ADD(z2, z4));
+  tmp2 = LC_ADD(tmp2, LC_ADD(z2, z3));
+  tmp3 = LC_ADD(tmp3, LC_ADD(z1, z4));
+  o[0] = LC_ADD(tmp10, tmp3);
+  o[7] = LC_SUB(tmp10, tmp3);
+  o[1] = LC_ADD(tmp11, tmp2);
+  o[6] = LC_SUB(tmp11, tmp2);
+  o[2] = LC_ADD(tmp12, tmp1);
+  o[5] = LC_SUB(tmp12, tmp1);
+  o[3] = LC_ADD(tmp13, tmp0);
+  o[4] = LC_SUB(tmp13, tmp0);
+}
+
+// forward_plane: rows of the block loaded as vectors (lanes = columns),
+// transposed for the row pass, transposed back for the column pass.
+LC_AVX2 void forward_plane_avx2(const uint8_t* p, int64_t h, int64_t w, int32_t* coef) {
+  const __m256i c128 = _mm256_set1_epi32(128);
+  for (int64_t by = 0; by < h; by += 8)
+    for (int64_t bx = 0; bx < w; bx += 8, coef += 64) {
+      __m256i v[8];
+      for (int r = 0; r < 8; ++r)
+        v[r] = _mm256_sub_epi32(
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + (by + r) * w + bx))),
+            c128);
+      transpose8(v);  // v[c] = column c (lanes = rows)
+      fdct_pass<0>(v);  // v[k] = row coefficient k of each row
+      transpose8(v);  // v[r] = row r
+      fdct_pass<1>(v);  // v[u] = coefficient row u
+      for (int u = 0; u < 8; ++u) _mm256_storeu_si256(reinterpret_cast<__m256i*>(coef + 8 * u), v[u]);
+    }
+}
+
+// inverse_plane: quantize (libjpeg-turbo reciprocals: the product of a
+// 16-bit value and a 16-bit reciprocal fits 32 unsigned bits), dequantize,
+// column pass on the coefficient rows, transpose, row pass, transpose back,
+// range limit, 8 bytes per output row.
+LC_AVX2 void inverse_plane_avx2(const int32_t* coef, int64_t h, int64_t w, const Recip* rq,
+                                const uint16_t* qt, uint8_t* out) {
+  __m256i recip[8], corr[8], shift[8], qv[8];
+  for (int u = 0; u < 8; ++u) {
+    alignas(32) int32_t a[8], b[8], c[8], d[8];
+    for (int v = 0; v < 8; ++v) {
+      a[v] = static_cast<int32_t>(rq[u * 8 + v].recip);
+      b[v] = static_cast<int32_t>(rq[u * 8 + v].corr);
+      c[v] = static_cast<int32_t>(rq[u * 8 + v].shift);
+      d[v] = qt[u * 8 + v];
+    }
+    recip[u] = _mm256_load_si256(reinterpret_cast<const __m256i*>(a));
+    corr[u] = _mm256_load_si256(reinterpret_cast<const __m256i*>(b));
+    shift[u] = _mm256_load_si256(reinterpret_cast<const __m256i*>(c));
+    qv[u] = _mm256_load_si256(reinterpret_cast<const __m256i*>(d));
+  }
+  const __m256i m16 = _mm256_set1_epi32(0xFFFF), m1023 = _mm256_set1_epi32(1023);
+  const __m256i k128 = _mm256_set1_epi32(128), k512 = _mm256_set1_epi32(512);
+  const __m256i k896 = _mm256_set1_epi32(896), k255 = _mm256_set1_epi32(255);
+  for (int64_t by = 0; by < h; by += 8)
+    for (int64_t bx = 0; bx < w; bx += 8, coef += 64) {
+      __m256i v[8], o[8];
+      for (int u = 0; u < 8; ++u) {
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(coef + 8 * u));
+        const __m256i a = _mm256_and_si256(_mm256_add_epi32(_mm256_abs_epi32(x), corr[u]), m16);
+        const __m256i q = _mm256_srlv_epi32(_mm256_mullo_epi32(a, recip[u]), shift[u]);
+        v[u] = _mm256_mullo_epi32(_mm256_sign_epi32(q, x), qv[u]);  // sign(x) * q * Q
+      }
+      idct_pass(v, o);  // columns: o[r] = row r of the workspace
+      for (int r = 0; r < 8; ++r) o[r] = descale_v(o[r], jpeg::kConstBits - jpeg::kPass1Bits);
+      transpose8(o);  // o[k] = workspace column k (lanes = rows)
+      idct_pass(o, v);  // v[c] = output column c
+      transpose8(v);  // v[r] = output row r
+      for (int r = 0; r < 8; ++r) {
+        const __m256i x = _mm256_and_si256(
+            descale_v(v[r], jpeg::kConstBits + jpeg::kPass1Bits + 3), m1023);
+        // idct_range_limit: x < 128 -> x + 128; < 512 -> 255; < 896 -> 0; else x - 896
+        __m256i y = _mm256_sub_epi32(x, k896);
+        y = _mm256_andnot_si256(_mm256_cmpgt_epi32(k896, x), y);
+        y = _mm256_blendv_epi8(y, k255, _mm256_cmpgt_epi32(k512, x));
+        y = _mm256_blendv_epi8(y, _mm256_add_epi32(x, k128), _mm256_cmpgt_epi32(k128, x));
+        const __m128i w16 = _mm_packus_epi32(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(out + (by + r) * w + bx), _mm_packus_epi16(w16, w16));
+      }
+    }
+}
+#undef LC_ADD
+#undef LC_SUB
+#endif
+
 LC_CLONES void to_rgb(const Geometry& g, const Scratch& s, uint8_t* out) {
   for (int64_t r = 0; r < g.H; ++r) {
     uint8_t* o = out + r * g.W * 3;
@@ -158,21 +354,29 @@ void jpeg_simulate_cpu(const uint8_t* images, uint8_t* out, int64_t N, int64_t H
   std::vector<Recip> recips(nq * 128);
   for (int64_t i = 0; i < nq * 128; ++i) recips[i] = jpeg::make_recip(8u * tables[i]);
   const int64_t ny = g.yh * g.yw, nc = g.cph * g.cpw, frame = H * W * 3;
+  void (*fwd)(const uint8_t*, int64_t, int64_t, int32_t*) = forward_plane;
+  void (*inv)(const int32_t*, int64_t, int64_t, const Recip*, const uint16_t*, uint8_t*) = inverse_plane;
+#ifdef LC_X86_AVX2
+  if (have_avx2()) {
+    fwd = forward_plane_avx2;
+    inv = inverse_plane_avx2;
+  }
+#endif
 #pragma omp parallel
   {
     Scratch s(g);
 #pragma omp for schedule(dynamic)
     for (int64_t n = 0; n < N; ++n) {
       convert(images + n * frame, g, s);
-      forward_plane(s.y.data(), g.yh, g.yw, s.coef.data());
-      forward_plane(s.cb.data(), g.cph, g.cpw, s.coef.data() + ny);
-      forward_plane(s.cr.data(), g.cph, g.cpw, s.coef.data() + ny + nc);
+      fwd(s.y.data(), g.yh, g.yw, s.coef.data());
+      fwd(s.cb.data(), g.cph, g.cpw, s.coef.data() + ny);
+      fwd(s.cr.data(), g.cph, g.cpw, s.coef.data() + ny + nc);
       for (int64_t q = 0; q < nq; ++q) {
         const Recip* rl = recips.data() + q * 128;
         const uint16_t* tl = tables + q * 128;
-        inverse_plane(s.coef.data(), g.yh, g.yw, rl, tl, s.dy.data());
-        inverse_plane(s.coef.data() + ny, g.cph, g.cpw, rl + 64, tl + 64, s.dcb.data());
-        inverse_plane(s.coef.data() + ny + nc, g.cph, g.cpw, rl + 64, tl + 64, s.dcr.data());
+        inv(s.coef.data(), g.yh, g.yw, rl, tl, s.dy.data());
+        inv(s.coef.data() + ny, g.cph, g.cpw, rl + 64, tl + 64, s.dcb.data());
+        inv(s.coef.data() + ny + nc, g.cph, g.cpw, rl + 64, tl + 64, s.dcr.data());
         to_rgb(g, s, out + (q * N + n) * frame);
       }
     }
