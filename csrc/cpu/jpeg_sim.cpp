@@ -73,76 +73,7 @@ inline int64_t clampi(int64_t v, int64_t hi) { return v < 0 ? 0 : v > hi ? hi : 
 // (4:4:4) or whole MCUs with 2x2 downsampling (4:2:0, see jcsample.c and the
 // bottom-edge padding of jcprepct.c: odd rows are replicated before
 // downsampling, missing chroma rows after it).
-LC_CLONES void convert(const uint8_t* img, const Geometry& g, Scratch& s) {
-  uint8_t* cbd = g.sub ? s.cbf.data() : s.cb.data();
-  uint8_t* crd = g.sub ? s.crf.data() : s.cr.data();
-  const int64_t cld = g.sub ? g.W : g.cpw;
-  for (int64_t r = 0; r < g.H; ++r) {
-    const uint8_t* px = img + r * g.W * 3;
-    for (int64_t c = 0; c < g.W; ++c) {
-      int32_t Y, Cb, Cr;
-      jpeg::rgb_to_ycc(px[3 * c], px[3 * c + 1], px[3 * c + 2], Y, Cb, Cr);
-      s.y[r * g.yw + c] = static_cast<uint8_t>(Y);
-      cbd[r * cld + c] = static_cast<uint8_t>(Cb);
-      crd[r * cld + c] = static_cast<uint8_t>(Cr);
-    }
-  }
-  // Replicate the right column, then the bottom row, of each padded plane.
-  auto pad = [](uint8_t* p, int64_t ld, int64_t h, int64_t w, int64_t ph, int64_t pw) {
-    for (int64_t r = 0; r < h; ++r)
-      for (int64_t c = w; c < pw; ++c) p[r * ld + c] = p[r * ld + w - 1];
-    for (int64_t r = h; r < ph; ++r) std::copy(p + (h - 1) * ld, p + (h - 1) * ld + pw, p + r * ld);
-  };
-  pad(s.y.data(), g.yw, g.H, g.W, g.yh, g.yw);
-  if (!g.sub) {
-    pad(s.cb.data(), g.cpw, g.H, g.W, g.cph, g.cpw);
-    pad(s.cr.data(), g.cpw, g.H, g.W, g.cph, g.cpw);
-    return;
-  }
-  for (int k = 0; k < 2; ++k) {
-    const uint8_t* f = k == 0 ? s.cbf.data() : s.crf.data();
-    uint8_t* o = k == 0 ? s.cb.data() : s.cr.data();
-    for (int64_t cy = 0; cy < g.ch; ++cy) {
-      const uint8_t* r0 = f + (2 * cy) * g.W;
-      const uint8_t* r1 = f + clampi(2 * cy + 1, g.H - 1) * g.W;
-      for (int64_t cx = 0; cx < g.cpw; ++cx) {  // right edge replicated in full res
-        const int64_t x0 = clampi(2 * cx, g.W - 1), x1 = clampi(2 * cx + 1, g.W - 1);
-        const int32_t bias = (cx & 1) ? 2 : 1;
-        o[cy * g.cpw + cx] = static_cast<uint8_t>((r0[x0] + r0[x1] + r1[x0] + r1[x1] + bias) >> 2);
-      }
-    }
-    for (int64_t r = g.ch; r < g.cph; ++r)
-      std::copy(o + (g.ch - 1) * g.cpw, o + g.ch * g.cpw, o + r * g.cpw);
-  }
-}
-
-// Forward islow DCT of every block of a plane into consecutive 64-blocks.
-LC_CLONES void forward_plane(const uint8_t* p, int64_t h, int64_t w, int32_t* coef) {
-  for (int64_t by = 0; by < h; by += 8)
-    for (int64_t bx = 0; bx < w; bx += 8, coef += 64) {
-      for (int r = 0; r < 8; ++r)
-        for (int c = 0; c < 8; ++c) coef[r * 8 + c] = int32_t(p[(by + r) * w + bx + c]) - 128;
-      jpeg::fdct_islow(coef);
-    }
-}
-
-// Quantize with libjpeg-turbo's reciprocals, dequantize, inverse DCT.
-LC_CLONES void inverse_plane(const int32_t* coef, int64_t h, int64_t w, const Recip* rq,
-                             const uint16_t* qt, uint8_t* out) {
-  for (int64_t by = 0; by < h; by += 8)
-    for (int64_t bx = 0; bx < w; bx += 8, coef += 64) {
-      int32_t deq[64];
-      for (int i = 0; i < 64; ++i) deq[i] = jpeg::quantize_recip(coef[i], rq[i]) * int32_t(qt[i]);
-      jpeg::idct_islow(deq, out + by * w + bx, w);
-    }
-}
-
 #ifdef LC_X86_AVX2
-bool have_avx2() {
-  static const bool v = __builtin_cpu_supports("avx2");
-  return v;
-}
-
 LC_AVX2 inline void transpose8(__m256i v[8]) {
   __m256 r[8];
   for (int i = 0; i < 8; ++i) r[i] = _mm256_castsi256_ps(v[i]);
@@ -323,10 +254,209 @@ LC_AVX2 void inverse_plane_avx2(const int32_t* coef, int64_t h, int64_t w, const
 #undef LC_SUB
 #endif
 
+// Pixels [c0, W) of image row r -> Y, Cb, Cr samples.
+LC_CLONES void colour_row(const uint8_t* img, const Geometry& g, Scratch& s, int64_t r, int64_t c0) {
+  uint8_t* cbd = g.sub ? s.cbf.data() : s.cb.data();
+  uint8_t* crd = g.sub ? s.crf.data() : s.cr.data();
+  const int64_t cld = g.sub ? g.W : g.cpw;
+  const uint8_t* px = img + r * g.W * 3;
+  for (int64_t c = c0; c < g.W; ++c) {
+    int32_t Y, Cb, Cr;
+    jpeg::rgb_to_ycc(px[3 * c], px[3 * c + 1], px[3 * c + 2], Y, Cb, Cr);
+    s.y[r * g.yw + c] = static_cast<uint8_t>(Y);
+    cbd[r * cld + c] = static_cast<uint8_t>(Cb);
+    crd[r * cld + c] = static_cast<uint8_t>(Cr);
+  }
+}
+
+#ifdef LC_X86_AVX2
+bool have_avx2() {
+  static const bool v = __builtin_cpu_supports("avx2");
+  return v;
+}
+
+// Byte shuffles between 8 interleaved RGB pixels (24 bytes: a 16-byte and an
+// 8-byte part) and planar R, G, B: kDe* gather one channel from each part,
+// kIl* build each part of the interleaved output from [R0..R7 G0..G7] and
+// [B0..B7].
+struct RgbMasks {
+  alignas(16) int8_t deA[3][16], deB[3][16], ilRG[2][16], ilB[2][16];
+  RgbMasks() {
+    for (int ch = 0; ch < 3; ++ch)
+      for (int p = 0; p < 16; ++p) {
+        const int src = 3 * p + ch;
+        deA[ch][p] = (p < 8 && src < 16) ? static_cast<int8_t>(src) : -128;
+        deB[ch][p] = (p < 8 && src >= 16) ? static_cast<int8_t>(src - 16) : -128;
+      }
+    for (int part = 0; part < 2; ++part)
+      for (int m = 0; m < 16; ++m) {
+        const int o = 16 * part + m, px = o / 3, ch = o % 3;
+        const bool ok = o < 24;
+        ilRG[part][m] = ok && ch == 0 ? static_cast<int8_t>(px) : ok && ch == 1 ? static_cast<int8_t>(8 + px) : -128;
+        ilB[part][m] = ok && ch == 2 ? static_cast<int8_t>(px) : -128;
+      }
+  }
+};
+const RgbMasks& rgb_masks() {
+  static const RgbMasks m;
+  return m;
+}
+
+LC_AVX2 inline __m256i ld8(const uint8_t* p) {  // 8 bytes -> 8 int32
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+LC_AVX2 inline __m128i pack16(__m256i v) {  // 8 int32 -> 8 uint16, saturated
+  return _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
+LC_AVX2 inline __m128i pack8(__m256i v) {  // 8 int32 in [0, 255] -> 8 bytes
+  const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  return _mm_packus_epi16(w, w);
+}
+
+// colour_row for 8 pixels at a time (jpeg::rgb_to_ycc on int32 lanes).
+LC_AVX2 void colour_row_avx2(const uint8_t* img, const Geometry& g, Scratch& s, int64_t r) {
+  using jpeg::fix;
+  uint8_t* cbd = g.sub ? s.cbf.data() : s.cb.data();
+  uint8_t* crd = g.sub ? s.crf.data() : s.cr.data();
+  const int64_t cld = g.sub ? g.W : g.cpw;
+  const uint8_t* px = img + r * g.W * 3;
+  const RgbMasks& M = rgb_masks();
+  const __m128i* deA = reinterpret_cast<const __m128i*>(M.deA);
+  const __m128i* deB = reinterpret_cast<const __m128i*>(M.deB);
+  const __m256i half = _mm256_set1_epi32(jpeg::kHalf);
+  const __m256i off = _mm256_set1_epi32((128 << jpeg::kScale) + jpeg::kHalf - 1);
+  int64_t c = 0;
+  for (; c + 8 <= g.W; c += 8) {
+    const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(px + 3 * c));
+    const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(px + 3 * c + 16));
+    __m256i ch[3];
+    for (int k = 0; k < 3; ++k)
+      ch[k] = _mm256_cvtepu8_epi32(_mm_or_si128(_mm_shuffle_epi8(a, _mm_load_si128(deA + k)),
+                                                _mm_shuffle_epi8(b, _mm_load_si128(deB + k))));
+    const __m256i R = ch[0], G = ch[1], B = ch[2];
+    const __m256i Y = _mm256_srai_epi32(
+        _mm256_add_epi32(_mm256_add_epi32(mulc(R, fix(0.29900)), mulc(G, fix(0.58700))),
+                         _mm256_add_epi32(mulc(B, fix(0.11400)), half)), jpeg::kScale);
+    const __m256i Cb = _mm256_srai_epi32(
+        _mm256_add_epi32(_mm256_add_epi32(mulc(R, -fix(0.16874)), mulc(G, -fix(0.33126))),
+                         _mm256_add_epi32(mulc(B, fix(0.50000)), off)), jpeg::kScale);
+    const __m256i Cr = _mm256_srai_epi32(
+        _mm256_add_epi32(_mm256_add_epi32(mulc(R, fix(0.50000)), mulc(G, -fix(0.41869))),
+                         _mm256_add_epi32(mulc(B, -fix(0.08131)), off)), jpeg::kScale);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(s.y.data() + r * g.yw + c), pack8(Y));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(cbd + r * cld + c), pack8(Cb));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(crd + r * cld + c), pack8(Cr));
+  }
+  colour_row(img, g, s, r, c);
+}
+
+// to_rgb (4:4:4) for 8 pixels at a time (jpeg::ycc_to_rgb on int32 lanes;
+// clamp255 is the saturation of the two unsigned packs, values being within
+// [-300, 600]).
+LC_AVX2 void to_rgb_row_avx2(const Geometry& g, const Scratch& s, uint8_t* out, int64_t r, int64_t& c) {
+  using jpeg::fix;
+  const RgbMasks& M = rgb_masks();
+  const __m128i* ilRG = reinterpret_cast<const __m128i*>(M.ilRG);
+  const __m128i* ilB = reinterpret_cast<const __m128i*>(M.ilB);
+  const __m256i half = _mm256_set1_epi32(jpeg::kHalf), k128 = _mm256_set1_epi32(128);
+  uint8_t* o = out + r * g.W * 3;
+  for (c = 0; c + 8 <= g.W; c += 8) {
+    const __m256i y = ld8(s.dy.data() + r * g.yw + c);
+    const __m256i xb = _mm256_sub_epi32(ld8(s.dcb.data() + r * g.cpw + c), k128);
+    const __m256i xr = _mm256_sub_epi32(ld8(s.dcr.data() + r * g.cpw + c), k128);
+    const __m256i R = _mm256_add_epi32(
+        y, _mm256_srai_epi32(_mm256_add_epi32(mulc(xr, fix(1.40200)), half), jpeg::kScale));
+    const __m256i G = _mm256_add_epi32(
+        y, _mm256_srai_epi32(_mm256_sub_epi32(_mm256_add_epi32(mulc(xb, -fix(0.34414)), half),
+                                              mulc(xr, fix(0.71414))), jpeg::kScale));
+    const __m256i B = _mm256_add_epi32(
+        y, _mm256_srai_epi32(_mm256_add_epi32(mulc(xb, fix(1.77200)), half), jpeg::kScale));
+    const __m128i rg = _mm_packus_epi16(pack16(R), pack16(G));
+    const __m128i bb = _mm_packus_epi16(pack16(B), pack16(B));
+    const __m128i p0 = _mm_or_si128(_mm_shuffle_epi8(rg, _mm_load_si128(ilRG)), _mm_shuffle_epi8(bb, _mm_load_si128(ilB)));
+    const __m128i p1 = _mm_or_si128(_mm_shuffle_epi8(rg, _mm_load_si128(ilRG + 1)),
+                                    _mm_shuffle_epi8(bb, _mm_load_si128(ilB + 1)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(o + 3 * c), p0);
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(o + 3 * c + 16), p1);
+  }
+}
+#endif
+
+LC_CLONES void convert(const uint8_t* img, const Geometry& g, Scratch& s) {
+#ifdef LC_X86_AVX2
+  const bool avx2 = have_avx2();
+#endif
+  for (int64_t r = 0; r < g.H; ++r) {
+#ifdef LC_X86_AVX2
+    if (avx2) {
+      colour_row_avx2(img, g, s, r);
+      continue;
+    }
+#endif
+    colour_row(img, g, s, r, 0);
+  }
+  // Replicate the right column, then the bottom row, of each padded plane.
+  auto pad = [](uint8_t* p, int64_t ld, int64_t h, int64_t w, int64_t ph, int64_t pw) {
+    for (int64_t r = 0; r < h; ++r)
+      for (int64_t c = w; c < pw; ++c) p[r * ld + c] = p[r * ld + w - 1];
+    for (int64_t r = h; r < ph; ++r) std::copy(p + (h - 1) * ld, p + (h - 1) * ld + pw, p + r * ld);
+  };
+  pad(s.y.data(), g.yw, g.H, g.W, g.yh, g.yw);
+  if (!g.sub) {
+    pad(s.cb.data(), g.cpw, g.H, g.W, g.cph, g.cpw);
+    pad(s.cr.data(), g.cpw, g.H, g.W, g.cph, g.cpw);
+    return;
+  }
+  for (int k = 0; k < 2; ++k) {
+    const uint8_t* f = k == 0 ? s.cbf.data() : s.crf.data();
+    uint8_t* o = k == 0 ? s.cb.data() : s.cr.data();
+    for (int64_t cy = 0; cy < g.ch; ++cy) {
+      const uint8_t* r0 = f + (2 * cy) * g.W;
+      const uint8_t* r1 = f + clampi(2 * cy + 1, g.H - 1) * g.W;
+      for (int64_t cx = 0; cx < g.cpw; ++cx) {  // right edge replicated in full res
+        const int64_t x0 = clampi(2 * cx, g.W - 1), x1 = clampi(2 * cx + 1, g.W - 1);
+        const int32_t bias = (cx & 1) ? 2 : 1;
+        o[cy * g.cpw + cx] = static_cast<uint8_t>((r0[x0] + r0[x1] + r1[x0] + r1[x1] + bias) >> 2);
+      }
+    }
+    for (int64_t r = g.ch; r < g.cph; ++r)
+      std::copy(o + (g.ch - 1) * g.cpw, o + g.ch * g.cpw, o + r * g.cpw);
+  }
+}
+
+// Forward islow DCT of every block of a plane into consecutive 64-blocks.
+LC_CLONES void forward_plane(const uint8_t* p, int64_t h, int64_t w, int32_t* coef) {
+  for (int64_t by = 0; by < h; by += 8)
+    for (int64_t bx = 0; bx < w; bx += 8, coef += 64) {
+      for (int r = 0; r < 8; ++r)
+        for (int c = 0; c < 8; ++c) coef[r * 8 + c] = int32_t(p[(by + r) * w + bx + c]) - 128;
+      jpeg::fdct_islow(coef);
+    }
+}
+
+// Quantize with libjpeg-turbo's reciprocals, dequantize, inverse DCT.
+LC_CLONES void inverse_plane(const int32_t* coef, int64_t h, int64_t w, const Recip* rq,
+                             const uint16_t* qt, uint8_t* out) {
+  for (int64_t by = 0; by < h; by += 8)
+    for (int64_t bx = 0; bx < w; bx += 8, coef += 64) {
+      int32_t deq[64];
+      for (int i = 0; i < 64; ++i) deq[i] = jpeg::quantize_recip(coef[i], rq[i]) * int32_t(qt[i]);
+      jpeg::idct_islow(deq, out + by * w + bx, w);
+    }
+}
+
+
 LC_CLONES void to_rgb(const Geometry& g, const Scratch& s, uint8_t* out) {
+#ifdef LC_X86_AVX2
+  const bool avx2 = !g.sub && have_avx2();
+#endif
   for (int64_t r = 0; r < g.H; ++r) {
     uint8_t* o = out + r * g.W * 3;
-    for (int64_t c = 0; c < g.W; ++c) {
+    int64_t c0 = 0;
+#ifdef LC_X86_AVX2
+    if (avx2) to_rgb_row_avx2(g, s, out, r, c0);
+#endif
+    for (int64_t c = c0; c < g.W; ++c) {
       int32_t cb, cr;
       if (g.sub) {
         cb = jpeg::fancy_upsample(s.dcb.data(), g.cpw, g.cw, g.ch, r, c);
