@@ -13,7 +13,9 @@ Lanczos filter (like the reference report's 200 x 160 frames).
 Why not random play: random play never leaves the first maze. Each game here is driven by
   * a player that looks ahead with emulator snapshots (cloneState/restoreState): for each of
     the four directions it plays HORIZON frames ahead and scores pellets and points won, lives
-    lost, ghosts too close and progress towards the nearest remaining pellet;
+    lost, ghosts too close and progress towards the nearest remaining pellet; one decision in
+    ten is a random safe direction (the game itself is deterministic, so without it games
+    that start alike would repeat frame for frame);
   * the emulator RAM (documented addresses below, found empirically) to start a game in a
     chosen maze and, when the player stalls on a level, to remove all but the few pellets
     nearest to it, so that it clears the level: the set then holds mostly/fully eaten mazes,
@@ -31,8 +33,9 @@ Ms. Pac-Man RAM addresses (Atari 2600 ROM shipped with ale-py; index into ale.ge
     120..122  score, packed BCD
     123       high nibble: level (0 = first); low nibble: spare lives
 A level is chosen by writing the level nibble and setting ram[119] to total - 1: the next pellet
-eaten ends the level and the game draws the next level's maze (level nibble + 1):
-level 1 -> maze 0, 2-3 -> maze 1, 4-5 -> maze 2, 6-7 -> maze 3.
+eaten ends the level and the game draws the maze of the next level nibble: nibble 0-1 ->
+maze 0, 2-3 -> maze 1, 4-5 -> maze 2, 6 -> maze 3; after nibble 6 the game goes on with
+earlier mazes. (Writing ram[0] itself changes nothing: the game sets it at level start.)
 
 The three Atari ghosts besides the red one are drawn on alternate frames (flicker), so the
 recorded frame skip is odd (3): consecutive recorded frames show both halves.
@@ -82,6 +85,18 @@ ASSIST_KEEP = 5           # pellets kept when the finishing assist clears the re
 POWER_FRAMES = 300        # emulator frames after a power pellet while ghosts are harmless
 EXPLORE = 0.1             # chance per decision of a random direction that does not lose a life
 
+# Situation labels per recorded frame (counts per label go into the manifest):
+#   game_start          the first 270 emulator frames of a game started at power-on (maze 0)
+#   maze_untouched / maze_partly_eaten / maze_mostly_eaten / maze_fully_eaten
+#                       ram[119] = 0 / < half / < all of the maze's pellets / all eaten
+#   level_end           all pellets eaten, the level-end flash until the next maze is drawn
+#   frightened_ghosts   a frightened ghost's blue (66,114,194) is on screen (their white
+#                       flashing phase is not counted)
+#   ghost_eaten, fruit_eaten   1 s after the reward of eating one
+#   fruit               the bouncing fruit is in play (ram[11] != 0; it may be in a tunnel)
+#   death               the last DEATH_LOOKBACK recorded frames before a life is lost
+#   game_over           the last frame of a game that ended (extra lives are given while
+#                       less than 70 % of the planned frames are recorded, so games rarely end)
 SITUATIONS = (
     "game_start", "maze_untouched", "maze_partly_eaten", "maze_mostly_eaten",
     "maze_fully_eaten", "level_end", "frightened_ghosts", "ghost_eaten", "fruit",

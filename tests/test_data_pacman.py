@@ -131,3 +131,12 @@ def test_export_missing_video_is_user_error(tiny, tmp_path, capsys):
     out, _ = tiny
     assert main(["data", "export", str(out), "--mp4", str(tmp_path / "m"), "--video", "9"]) == 2
     assert "no video 9" in capsys.readouterr().err
+
+
+def test_games_with_the_same_start_do_not_repeat():
+    """Videos 1 and 17 start in the same maze and game mode; the player's seed must tell them apart."""
+    first, second = pacman.episode_plan(0, 1), pacman.episode_plan(0, 17)
+    assert (first["start_maze"], first["mode"]) == (second["start_maze"], second["mode"])
+    a = pacman.play_episode(first, 150)[0]
+    b = pacman.play_episode(second, 150)[0]
+    assert not np.array_equal(a[-1], b[-1])
