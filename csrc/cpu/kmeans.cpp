@@ -36,10 +36,11 @@ namespace lc {
 namespace {
 
 constexpr int64_t kChunk = 8192;
-// k-means++ makes k - 1 short passes, each ending in a barrier; below this
-// much work per pass (n * d floats) one thread is faster than two, and far
-// faster on a machine whose cores are shared with other jobs.
-constexpr int64_t kSeedParallelWork = int64_t{1} << 20;
+// k-means++ makes k - 1 short passes (~1 ms for 200k x 16), each ending in a
+// barrier; on a machine whose cores are shared with other jobs a barrier can
+// cost a scheduler time slice, which made two threads ~10x slower than one
+// (measured). Passes run on one thread below this much work (n * d floats).
+constexpr int64_t kSeedParallelWork = int64_t{1} << 24;
 
 void check(int64_t n, int64_t d, int64_t k) {
   if (n < 0 || d < 1 || k < 1 || k > 256)
