@@ -15,10 +15,11 @@ k-means codebook). Methods (SPEC "Latent quantization"):
             of a file and stored in it; uint8 labels per entry. d = 1 is the
             scalar variant, d > 1 groups d consecutive entries into one vector.
 
-Integer codes are then coded losslessly: each frame's bytes are stored raw,
-zlib- or LZMA-compressed, whichever is shortest (one flag byte says which), so
-a coded frame is never larger than raw + 1 byte. `raw_bytes` of the result
-tells what the codes cost before that step.
+Underneath, every quantizer maps codes to *symbols* (uint8, N x S), per-frame
+side information (bytes, e.g. the affine scale) and file parameters; the video
+mode (video.py) predicts symbols from the previous frame's. The symbols are
+then coded losslessly: raw, zlib or LZMA, whichever is shortest (one flag byte
+says which), so a coded frame never exceeds raw + 1 byte.
 """
 import abc
 import lzma
@@ -32,14 +33,14 @@ from . import ops
 from .container import ContainerError
 
 _RAW, _ZLIB, _LZMA = 0, 1, 2
+_LZMA_FILTERS = [{"id": lzma.FILTER_LZMA2, "preset": 9}]
 _F32x2 = struct.Struct("<ff")
 
 
 def pack_symbols(raw):
     """Shortest of raw / zlib / LZMA, behind a one-byte flag."""
     candidates = [(_RAW, raw), (_ZLIB, zlib.compress(raw, 9)),
-                  (_LZMA, lzma.compress(raw, format=lzma.FORMAT_RAW,
-                                        filters=[{"id": lzma.FILTER_LZMA2, "preset": 9}]))]
+                  (_LZMA, lzma.compress(raw, format=lzma.FORMAT_RAW, filters=_LZMA_FILTERS))]
     flag, best = min(candidates, key=lambda c: (len(c[1]), c[0]))
     return bytes([flag]) + best
 
@@ -53,8 +54,7 @@ def unpack_symbols(data, expected_len):
         if flag == _RAW:
             raw = body
         elif flag == _ZLIB:
-            d = zlib.decompressobj()
-            raw = d.decompress(body, expected_len + 1)
+            raw = zlib.decompressobj().decompress(body, expected_len + 1)
         elif flag == _LZMA:
             d = lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=[{"id": lzma.FILTER_LZMA2}])
             raw = d.decompress(body, max_length=expected_len + 1)
@@ -67,37 +67,59 @@ def unpack_symbols(data, expected_len):
     return bytes(raw)
 
 
+def _entries(code_shape):
+    return int(np.prod(code_shape))
+
+
 class LatentQuantizer(abc.ABC):
     method = "?"
+    side_bytes = 0  # per-frame side information before the symbols
 
     def params(self):
         """Constructor options stored in the file header (JSON-able)."""
         return {}
 
+    def symbol_count(self, code_shape):
+        return _entries(code_shape)
+
     @abc.abstractmethod
+    def symbols(self, z):
+        """z float32 N x ... -> (uint8 N x S symbols, list of N side bytes, file_params)."""
+
+    @abc.abstractmethod
+    def from_symbols(self, symbols, sides, file_params, code_shape):
+        """Inverse of symbols: -> float32 N x *code_shape on the CPU."""
+
     def encode(self, z):
-        """z: float32 tensor N x ... -> (list of N payload bytes, file_params dict)."""
+        sym, sides, file_params = self.symbols(z.detach().float().cpu().contiguous())
+        return [side + pack_symbols(s.tobytes()) for s, side in zip(sym, sides)], file_params
 
-    @abc.abstractmethod
     def decode(self, payloads, file_params, code_shape):
-        """-> float32 tensor N x *code_shape on the CPU."""
-
-
-def _entries(code_shape):
-    return int(np.prod(code_shape))
+        n = self.symbol_count(code_shape)
+        sym, sides = [], []
+        for p in payloads:
+            if len(p) < self.side_bytes + 1:
+                raise ContainerError(f"{self.method} payload too short")
+            sides.append(p[:self.side_bytes])
+            sym.append(np.frombuffer(unpack_symbols(p[self.side_bytes:], n), np.uint8))
+        return self.from_symbols(np.stack(sym), sides, file_params, code_shape)
 
 
 class NoQuantizer(LatentQuantizer):
+    """float32 codes; their bytes are the symbols."""
+
     method = "none"
 
-    def encode(self, z):
-        z = z.detach().float().cpu().contiguous()
-        return [pack_symbols(f.numpy().astype("<f4").tobytes()) for f in z], {}
+    def symbol_count(self, code_shape):
+        return 4 * _entries(code_shape)
 
-    def decode(self, payloads, file_params, code_shape):
-        n = _entries(code_shape)
-        out = [np.frombuffer(unpack_symbols(p, 4 * n), dtype="<f4") for p in payloads]
-        z = torch.from_numpy(np.stack(out).astype(np.float32)).reshape(len(payloads), *code_shape)
+    def symbols(self, z):
+        raw = z.numpy().astype("<f4").reshape(len(z), -1).view(np.uint8)
+        return raw, [b""] * len(z), {}
+
+    def from_symbols(self, symbols, sides, file_params, code_shape):
+        z = np.ascontiguousarray(symbols).view("<f4").astype(np.float32)
+        z = torch.from_numpy(z).reshape(len(symbols), *code_shape)
         if not torch.isfinite(z).all():
             raise ContainerError("float code holds NaN or infinite values")
         return z
@@ -106,45 +128,39 @@ class NoQuantizer(LatentQuantizer):
 class NaiveQuantizer(LatentQuantizer):
     method = "naive"
 
-    def encode(self, z):
-        codes, _ = ops.latent_quantize(z.detach().float().cpu().contiguous(), method="naive")
-        return [pack_symbols(c.numpy().tobytes()) for c in codes], {}
+    def symbols(self, z):
+        codes, _ = ops.latent_quantize(z, method="naive")
+        return codes.reshape(len(z), -1).numpy(), [b""] * len(z), {}
 
-    def decode(self, payloads, file_params, code_shape):
-        n = _entries(code_shape)
-        codes = np.stack([np.frombuffer(unpack_symbols(p, n), np.uint8) for p in payloads])
-        codes = torch.from_numpy(codes).reshape(len(payloads), *code_shape)
+    def from_symbols(self, symbols, sides, file_params, code_shape):
+        codes = torch.from_numpy(np.ascontiguousarray(symbols)).reshape(len(symbols), *code_shape)
         return ops.latent_dequantize(codes, {"method": "naive", "axis": None})
 
 
 class AffineQuantizer(LatentQuantizer):
-    """Per-frame min/max affine map to uint8; (scale, zero point) stored per frame."""
+    """Per-frame min/max affine map to uint8; (scale, zero point) are the side bytes."""
 
     method = "affine"
+    side_bytes = _F32x2.size
 
-    def encode(self, z):
-        z = z.detach().float().cpu().contiguous()
-        payloads = []
+    def symbols(self, z):
+        sym, sides = [], []
         for f in z:
             codes, p = ops.latent_quantize(f, method="affine")
-            head = _F32x2.pack(float(p["scale"]), float(p["zero_point"]))
-            payloads.append(head + pack_symbols(codes.numpy().tobytes()))
-        return payloads, {}
+            sym.append(codes.reshape(-1).numpy())
+            sides.append(_F32x2.pack(float(p["scale"]), float(p["zero_point"])))
+        return np.stack(sym), sides, {}
 
-    def decode(self, payloads, file_params, code_shape):
-        n = _entries(code_shape)
+    def from_symbols(self, symbols, sides, file_params, code_shape):
         out = []
-        for p in payloads:
-            if len(p) < _F32x2.size:
-                raise ContainerError("affine payload too short")
-            scale, zero = _F32x2.unpack_from(p)
+        for s, side in zip(symbols, sides):
+            scale, zero = _F32x2.unpack(side)
             if not (np.isfinite(scale) and np.isfinite(zero)) or scale < 0:
-                raise ContainerError("affine payload holds invalid scale / zero point")
-            codes = np.frombuffer(unpack_symbols(p[_F32x2.size:], n), np.uint8)
-            codes = torch.from_numpy(codes.copy()).reshape(code_shape)
+                raise ContainerError("affine payload holds an invalid scale / zero point")
             params = {"method": "affine", "axis": None,
                       "scale": torch.tensor([scale], dtype=torch.float32),
                       "zero_point": torch.tensor([zero], dtype=torch.float32)}
+            codes = torch.from_numpy(np.ascontiguousarray(s)).reshape(code_shape)
             out.append(ops.latent_dequantize(codes, params))
         return torch.stack(out).float()
 
@@ -164,39 +180,36 @@ class KMeansQuantizer(LatentQuantizer):
     def params(self):
         return {"k": self.k, "dim": self.dim, "iters": self.iters, "seed": self.seed}
 
-    def _vectors(self, z):
-        flat = z.reshape(z.shape[0], -1)
+    def symbol_count(self, code_shape):
+        n = _entries(code_shape)
+        if n % self.dim:
+            raise ContainerError(f"code size {n} is not a multiple of dim={self.dim}")
+        return n // self.dim
+
+    def symbols(self, z):
+        flat = z.reshape(len(z), -1)
         if flat.shape[1] % self.dim:
             raise ValueError(f"code size {flat.shape[1]} is not a multiple of dim={self.dim}")
-        return flat.reshape(-1, self.dim)
-
-    def encode(self, z):
-        z = z.detach().float().cpu().contiguous()
-        x = self._vectors(z).contiguous()
+        x = flat.reshape(-1, self.dim).contiguous()
         k = min(self.k, x.shape[0])
         centroids = ops.kmeans_fit(x, k, iters=self.iters, seed=self.seed)
-        labels = ops.kmeans_assign(x, centroids).reshape(z.shape[0], -1)
-        payloads = [pack_symbols(lab.numpy().tobytes()) for lab in labels]
+        labels = ops.kmeans_assign(x, centroids).reshape(len(z), -1).numpy()
         book = centroids.numpy().astype("<f4").tobytes().hex()
-        return payloads, {"codebook": book, "k": k, "dim": self.dim}
+        return labels, [b""] * len(z), {"codebook": book, "k": k, "dim": self.dim}
 
-    def decode(self, payloads, file_params, code_shape):
+    def from_symbols(self, symbols, sides, file_params, code_shape):
         try:
             k, dim = int(file_params["k"]), int(file_params["dim"])
             book = bytes.fromhex(file_params["codebook"])
         except (KeyError, TypeError, ValueError):
             raise ContainerError("k-means parameters missing or malformed") from None
-        n = _entries(code_shape)
-        if not (1 <= k <= 256 and dim >= 1 and n % dim == 0 and len(book) == 4 * k * dim):
+        if not (1 <= k <= 256 and dim == self.dim and len(book) == 4 * k * dim):
             raise ContainerError("k-means codebook does not match the code shape")
+        if symbols.size and symbols.max() >= k:
+            raise ContainerError("k-means label outside the codebook")
         centroids = torch.from_numpy(np.frombuffer(book, "<f4").astype(np.float32).reshape(k, dim))
-        out = []
-        for p in payloads:
-            labels = np.frombuffer(unpack_symbols(p, n // dim), np.uint8)
-            if labels.size and labels.max() >= k:
-                raise ContainerError("k-means label outside the codebook")
-            out.append(centroids[torch.from_numpy(labels.astype(np.int64))].reshape(code_shape))
-        return torch.stack(out)
+        labels = torch.from_numpy(symbols.astype(np.int64))
+        return centroids[labels].reshape(len(symbols), *code_shape)
 
 
 QUANTIZERS = {q.method: q for q in (NoQuantizer, NaiveQuantizer, AffineQuantizer, KMeansQuantizer)}

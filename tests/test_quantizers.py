@@ -1,0 +1,83 @@
+"""Latent quantizers: round trips within their stated error, damaged payloads refused."""
+import numpy as np
+import pytest
+import torch
+
+from learned_codec.container import ContainerError
+from learned_codec.quantizers import make_quantizer, pack_symbols, unpack_symbols
+
+
+def _codes(shape=(4, 16, 7, 5), seed=0):
+    return torch.rand(shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _round_trip(q, z):
+    payloads, fp = q.encode(z)
+    return q.decode(payloads, fp, tuple(z.shape[1:])), payloads
+
+
+def test_none_is_exact():
+    z = torch.randn(3, 40) * 100
+    z_hat, _ = _round_trip(make_quantizer("none"), z)
+    assert torch.equal(z_hat, z)
+
+
+def test_naive_error_is_half_a_step():
+    z = _codes()
+    z_hat, payloads = _round_trip(make_quantizer("naive"), z)
+    assert (z_hat - z).abs().max() <= 0.5 / 255 + 1e-6
+    assert len(payloads) == len(z)
+
+
+def test_affine_error_is_half_its_own_step_per_frame():
+    z = _codes() * torch.tensor([1.0, 10.0, 0.1, 3.0]).view(4, 1, 1, 1) - 2
+    z_hat, _ = _round_trip(make_quantizer("affine"), z)
+    for f, fh in zip(z, z_hat):
+        span = max(float(f.max()), 0.0) - min(float(f.min()), 0.0)  # range widened to hold 0
+        assert (fh - f).abs().max() <= 0.5 * span / 255 + 1e-5
+
+
+@pytest.mark.parametrize("dim", [1, 4])
+def test_kmeans_maps_each_vector_to_its_nearest_centroid(dim):
+    z = _codes((3, 64))
+    q = make_quantizer("kmeans", k=16, dim=dim)
+    payloads, fp = q.encode(z)
+    z_hat = q.decode(payloads, fp, (64,))
+    book = torch.from_numpy(np.frombuffer(bytes.fromhex(fp["codebook"]), "<f4").reshape(-1, dim).copy())
+    x = z.reshape(-1, dim)
+    nearest = book[torch.cdist(x, book).argmin(1)]
+    assert torch.allclose(z_hat.reshape(-1, dim), nearest, atol=1e-6)
+
+
+def test_quantizer_options_are_checked():
+    with pytest.raises(ValueError, match="k must be"):
+        make_quantizer("kmeans", k=300)
+    with pytest.raises(ValueError, match="unknown quantizer"):
+        make_quantizer("jpeg")
+
+
+def test_symbol_packing_round_trip_and_never_grows_more_than_a_byte():
+    rng = np.random.default_rng(0)
+    for raw in (bytes(1000), rng.integers(0, 256, 1000, dtype=np.uint8).tobytes(), b""):
+        packed = pack_symbols(raw)
+        assert len(packed) <= len(raw) + 1
+        assert unpack_symbols(packed, len(raw)) == raw
+
+
+def test_damaged_payloads_are_container_errors():
+    packed = pack_symbols(bytes(500))
+    with pytest.raises(ContainerError, match="expected 400"):
+        unpack_symbols(packed, 400)
+    with pytest.raises(ContainerError):
+        unpack_symbols(packed[:5], 500)
+    with pytest.raises(ContainerError, match="unknown code payload coding"):
+        unpack_symbols(b"\x07abc", 3)
+    q = make_quantizer("affine")
+    payloads, fp = q.encode(_codes((1, 10)))
+    bad = b"\xff\xff\xff\xff" + payloads[0][4:]  # NaN scale
+    with pytest.raises(ContainerError, match="invalid scale"):
+        q.decode([bad], fp, (10,))
+    k = make_quantizer("kmeans", k=4)
+    payloads, fp = k.encode(_codes((1, 12)))
+    with pytest.raises(ContainerError, match="codebook"):
+        k.decode(payloads, {**fp, "codebook": "00"}, (12,))
