@@ -17,6 +17,7 @@ from .errors import UserError
 from .quantizers import make_quantizer
 
 BATCH = 16
+MAX_PIXELS = 4096 * 4096  # per frame; a header may not ask for more
 
 
 class LearnedCodec(Codec):
@@ -31,6 +32,7 @@ class LearnedCodec(Codec):
         self.quantizer = make_quantizer(quant, **(quant_params or {}))
         self.device = torch.device(device)
         self.fps = float(fps)
+        self._code_shapes = {}
         self.name = f"{self.arch}-{quant}"
         self.setting = config.get("label", "")
         self.model_bytes = sum(p.numel() * p.element_size() for p in model.state_dict().values())
@@ -55,7 +57,8 @@ class LearnedCodec(Codec):
     # ---- model side -------------------------------------------------------------
 
     @torch.no_grad()
-    def _encode_codes(self, frames):
+    def encode_codes(self, frames):
+        """uint8 N x H x W x 3 -> float32 codes N x *code_shape (CPU)."""
         codes = []
         for i in range(0, len(frames), BATCH):
             x = torch.from_numpy(frames[i:i + BATCH]).to(self.device)
@@ -64,7 +67,8 @@ class LearnedCodec(Codec):
         return torch.cat(codes)
 
     @torch.no_grad()
-    def _decode_codes(self, codes, height, width):
+    def decode_codes(self, codes, height, width):
+        """float32 codes -> uint8 N x height x width x 3 frames."""
         out = []
         for i in range(0, len(codes), BATCH):
             x_hat = self.model.decode(codes[i:i + BATCH].to(self.device))
@@ -73,22 +77,28 @@ class LearnedCodec(Codec):
         return torch.cat(out).numpy()
 
     def code_shape(self, height, width):
-        """Shape of one frame's code for H x W input (asked of the model once)."""
-        with torch.no_grad():
-            z = self.model.encode(torch.zeros(1, 3, height, width, device=self.device))
-        return tuple(z.shape[1:])
+        """Shape of one frame's code for H x W input.
+
+        Asked of the model's own code_shape when it has one (fully convolutional
+        models), else by running the encoder once on zeros, which fixed-size models
+        only accept at their frame size (the size is checked before anything runs)."""
+        if height * width > MAX_PIXELS:
+            raise ContainerError(f"{height}x{width} frames exceed the {MAX_PIXELS} pixel limit")
+        if hasattr(self.model, "code_shape"):
+            return tuple(int(d) for d in self.model.code_shape(height, width))
+        key = (height, width)
+        if key not in self._code_shapes:
+            with torch.no_grad():
+                z = self.model.encode(torch.zeros(1, 3, height, width, device=self.device))
+            self._code_shapes[key] = tuple(z.shape[1:])
+        return self._code_shapes[key]
 
     # ---- codec interface -------------------------------------------------------
 
     def encode(self, frames):
         frames = check_frames(frames)
         n, h, w, _ = frames.shape
-        try:
-            codes = self._encode_codes(frames)
-        except UserError:
-            raise
-        except (RuntimeError, ValueError) as e:
-            raise UserError(f"{self.arch} cannot code {h}x{w} frames: {str(e).splitlines()[0]}") from None
+        codes = self.encode_codes(frames)
         payloads, file_params = self.quantizer.encode(codes)
         meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w,
                     frames=n, fps=self.fps, mode="intra",
@@ -101,12 +111,17 @@ class LearnedCodec(Codec):
         self.check_compatible(meta)
         if len(sections) != meta.frames:
             raise ContainerError(f"file declares {meta.frames} frames but holds {len(sections)}")
+        expected = self.expected_code_shape(meta)
+        codes = self.quantizer.decode(sections, meta.quantizer, expected)
+        return self.decode_codes(codes, meta.height, meta.width)
+
+    def expected_code_shape(self, meta):
+        """The model's code shape for the file's frame size; must equal the header's."""
         expected = self.code_shape(meta.height, meta.width)
         if tuple(meta.extra.get("code_shape", ())) != expected:
             raise ContainerError(f"code shape {meta.extra.get('code_shape')} does not match "
                                  f"the model's {list(expected)} for {meta.height}x{meta.width}")
-        codes = self.quantizer.decode(sections, meta.quantizer, expected)
-        return self._decode_codes(codes, meta.height, meta.width)
+        return expected
 
     def check_compatible(self, meta):
         if meta.arch != self.arch:
