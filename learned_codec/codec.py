@@ -130,18 +130,26 @@ class LearnedCodec(Codec):
             raise ContainerError(
                 f"file needs weights {meta.weights_sha256[:12]}…, this model has "
                 f"{self.weights_sha256[:12]}… (wrong model or retrained weights)")
-        if meta.quantizer.get("method") != self.quant:
-            self.quant = meta.quantizer["method"]
-            params = {k: meta.quantizer[k] for k in ("k", "dim", "iters", "seed")
-                      if k in meta.quantizer and self.quant == "kmeans"}
+        method = meta.quantizer.get("method")
+        if method != self.quant or method == "kmeans":
+            # The file says how its code was quantized (k-means: k and vector size).
+            params = {}
+            if method == "kmeans":
+                params = {k: meta.quantizer.get(k) for k in ("k", "dim", "iters", "seed")
+                          if k in meta.quantizer}
+                if not all(isinstance(v, int) and not isinstance(v, bool) for v in params.values()):
+                    raise ContainerError("file's k-means parameters are not integers")
             try:
-                self.quantizer = make_quantizer(self.quant, **params)
+                self.quantizer = make_quantizer(method, **params)
             except (ValueError, TypeError) as e:
                 raise ContainerError(f"file's quantizer is invalid: {e}") from None
+            self.quant = method
 
 
 def parse_codec_spec(spec):
-    """'RUN_DIR_OR_NAME[:QUANT[:k=256,dim=1]]' -> (source, quant or None, params)."""
+    """'RUN_DIR_OR_NAME[:QUANT[:k=256,dim=1,gop=30]]' -> (source, quant or None, params).
+
+    gop=N asks for the video mode (latent-delta prediction, a key frame every N)."""
     parts = str(spec).split(":")
     source, quant, params = parts[0], None, {}
     if len(parts) > 1 and parts[1]:
@@ -154,18 +162,22 @@ def parse_codec_spec(spec):
             except ValueError:
                 raise UserError(f"bad quantizer option {item!r} in {spec!r} (expected key=int)") from None
     if len(parts) > 3:
-        raise UserError(f"bad codec spec {spec!r}: use RUN_DIR[:QUANT[:k=256,dim=1]]")
+        raise UserError(f"bad codec spec {spec!r}: use RUN_DIR[:QUANT[:k=256,dim=1,gop=30]]")
     return source, quant, params
 
 
 def load_codecs(specs, device="cpu"):
     """Learned codecs for the evaluation harness, one per spec (see parse_codec_spec)."""
+    from .video import LearnedVideoCodec
+
     codecs = []
     for spec in specs:
         source, quant, params = parse_codec_spec(spec)
+        gop = params.pop("gop", None)
         try:
-            codecs.append(LearnedCodec.load(source, quant=quant, device=device, **params))
-        except ValueError as e:
+            codec = LearnedCodec.load(source, quant=quant, device=device, **params)
+            codecs.append(codec if gop is None else LearnedVideoCodec(codec, gop=gop))
+        except (ValueError, TypeError) as e:
             raise UserError(f"{spec}: {e}") from None
     return codecs
 

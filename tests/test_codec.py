@@ -129,3 +129,20 @@ def test_cli_errors_are_one_line_and_leave_nothing(conv4_run, tmp_path, capsys):
     assert cli.main(["encode", str(bad), "-o", str(tmp_path / "x.lcf"), "--model",
                      str(tmp_path / "no-model")]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_cli_video_mode_round_trip_and_vector_kmeans(conv4_run, tmp_path, capsys):
+    from PIL import Image
+
+    src = tmp_path / "frames"
+    src.mkdir()
+    for i, f in enumerate(_frames(3)):
+        Image.fromarray(f).save(src / f"{i}.png")
+    for extra in (["--video", "--gop", "2"], ["--quant", "kmeans", "--kmeans-k", "16", "--kmeans-dim", "2"]):
+        out = tmp_path / "clip.lcf"
+        assert cli.main(["encode", str(src), "-o", str(out), "--model", str(conv4_run), *extra]) == 0
+        capsys.readouterr()
+        dec = tmp_path / "clip.mp4"
+        assert cli.main(["decode", str(out), "-o", str(dec), "--model", str(conv4_run)]) == 0
+        assert json.loads(capsys.readouterr().out)["frames"] == 3
+        assert dec.stat().st_size > 0

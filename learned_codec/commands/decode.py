@@ -27,6 +27,10 @@ def run(args):
 
     meta, _ = read_header(args.input)  # validate before loading any model
     codec = LearnedCodec.load(args.model, quant=meta.quantizer.get("method"), device=args.device)
+    if meta.mode == "latent-delta":
+        from ..video import LearnedVideoCodec
+
+        codec = LearnedVideoCodec(codec)  # the key-frame interval is read from the file
     data = Path(args.input).read_bytes()
     t0 = time.perf_counter()
     frames = codec.decode(data)

@@ -21,6 +21,10 @@ def add_arguments(parser):
                         help="latent quantizer (default: the one the model trained with)")
     parser.add_argument("--kmeans-k", type=int, default=256, help="k-means codebook size (<= 256)")
     parser.add_argument("--kmeans-dim", type=int, default=1, help="entries per k-means vector")
+    parser.add_argument("--video", action="store_true",
+                        help="video mode: predict each frame's code from the previous one "
+                             "(latent delta), a key frame every --gop frames")
+    parser.add_argument("--gop", type=int, default=30, help="key-frame interval of --video")
     parser.add_argument("--max-frames", type=int, help="code at most this many frames")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
 
@@ -86,6 +90,13 @@ def run(args):
     except ValueError as e:
         raise UserError(str(e)) from None
     codec.fps = fps
+    if args.video:
+        from ..video import LearnedVideoCodec
+
+        try:
+            codec = LearnedVideoCodec(codec, gop=args.gop)
+        except ValueError as e:
+            raise UserError(str(e)) from None
     t0 = time.perf_counter()
     data = codec.encode(frames)
     seconds = time.perf_counter() - t0
@@ -93,6 +104,7 @@ def run(args):
     n, h, w, _ = frames.shape
     print(json.dumps({
         "output": str(args.output), "model": str(args.model), "arch": codec.arch,
+        "mode": "latent-delta video" if args.video else "intra",
         "quant": codec.quant, "frames": n, "height": h, "width": w, "bytes": len(data),
         "bytes_per_frame": len(data) / n, "bpp": 8 * len(data) / (n * h * w),
         "encode_fps": n / seconds if seconds > 0 else None,
