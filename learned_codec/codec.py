@@ -8,6 +8,10 @@ Every frame is coded on its own (one section per frame: an image codec), and
 all frames of a call share one file, so its header (and a k-means codebook) is
 paid once per file. The header binds the architecture and the SHA-256 of the
 weights: decoding with another model is refused, never a wrong image.
+
+quant="entropy" (entropy-coded models: factorized, hyperprior): the model's own
+entropy model codes its latent with CompressAI's rANS coder (EntropyCoding below);
+the header says {"method": "entropy"}.
 """
 import torch
 
@@ -18,6 +22,76 @@ from .quantizers import make_quantizer
 
 BATCH = 16
 MAX_PIXELS = 4096 * 4096  # per frame; a header may not ask for more
+MIN_RANS_STRING = 8       # a rANS stream starts with its 64-bit state: shorter is corrupt
+
+
+def _uvarint(n):
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _split_hyperprior_payload(p):
+    """uvarint(len z) + z string + y string -> (y string, z string), every length checked."""
+    n, shift, i = 0, 0, 0
+    while True:
+        if i >= len(p) or shift > 28:
+            raise ContainerError("entropy payload: bad length prefix")
+        n |= (p[i] & 0x7F) << shift
+        shift += 7
+        i += 1
+        if not p[i - 1] & 0x80:
+            break
+    z, y = p[i:i + n], p[i + n:]
+    if len(z) != n or len(z) < MIN_RANS_STRING or len(y) < MIN_RANS_STRING:
+        raise ContainerError("entropy payload: truncated rANS strings")
+    return bytes(y), bytes(z)
+
+
+class EntropyCoding:
+    """quant "entropy": the latent coded by the model's entropy model (rANS strings).
+
+    One container section per frame: factorized: its y string; hyperprior:
+    uvarint(len z string) + z string + y string (a length prefix costs 1-2 bytes, a
+    second section 8). The CDF tables are the ones stored with the weights (bound by
+    their SHA-256), never recomputed here; models/entropy.py explains why the
+    hyperprior's table choice decodes the same on any device and thread count."""
+
+    method = "entropy"
+
+    def __init__(self, model):
+        if not getattr(model, "entropy_coded", False):
+            raise ValueError("quantizer 'entropy' needs an entropy-coded model (factorized, hyperprior)")
+        if not model.has_cdf_tables():
+            raise ValueError("the model's weights hold no CDF tables (saved before model.update())")
+        self.model = model
+        self.hyperprior = hasattr(model, "hyper_shape")
+
+    def params(self):
+        return {}
+
+    def encode(self, x):
+        """float N x 3 x H x W -> one payload (bytes) per frame."""
+        strings = self.model.compress(x)["strings"]
+        if not self.hyperprior:
+            return list(strings[0])
+        return [_uvarint(len(z)) + z + y for y, z in zip(*strings)]
+
+    def decode(self, payloads, code_shape):
+        """-> float x_hat N x 3 x H' x W' (the padded size) in [0, 1]."""
+        y_shape = tuple(code_shape[1:])
+        try:
+            if not self.hyperprior:
+                if any(len(p) < MIN_RANS_STRING for p in payloads):
+                    raise ContainerError("entropy payload: truncated rANS string")
+                return self.model.decompress([[bytes(p) for p in payloads]], y_shape)
+            y, z = zip(*(_split_hyperprior_payload(p) for p in payloads))
+            return self.model.decompress([list(y), list(z)], self.model.hyper_shape(y_shape), y_shape)
+        except (RuntimeError, ValueError) as e:
+            raise ContainerError(f"entropy payload does not decode: {str(e).splitlines()[0]}") from None
 
 
 class LearnedCodec(Codec):
@@ -29,7 +103,7 @@ class LearnedCodec(Codec):
         self.arch = config["model"]["arch"]
         self.weights_sha256 = config["weights_sha256"]
         self.quant = quant
-        self.quantizer = make_quantizer(quant, **(quant_params or {}))
+        self.quantizer = self._make_quantizer(quant, quant_params or {})
         self.device = torch.device(device)
         self.fps = float(fps)
         self._code_shapes = {}
@@ -53,6 +127,11 @@ class LearnedCodec(Codec):
                     device=device)
         codec.setting = str(run_dir_or_name)
         return codec
+
+    def _make_quantizer(self, method, params):
+        if method == "entropy":
+            return EntropyCoding(self.model)
+        return make_quantizer(method, **params)
 
     # ---- model side -------------------------------------------------------------
 
@@ -98,13 +177,34 @@ class LearnedCodec(Codec):
     def encode(self, frames):
         frames = check_frames(frames)
         n, h, w, _ = frames.shape
-        codes = self.encode_codes(frames)
-        payloads, file_params = self.quantizer.encode(codes)
+        if self.quant == "entropy":
+            payloads, file_params = self.entropy_encode(frames), {}
+            code_shape = self.code_shape(h, w)
+        else:
+            codes = self.encode_codes(frames)
+            payloads, file_params = self.quantizer.encode(codes)
+            code_shape = codes.shape[1:]
         meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w,
                     frames=n, fps=self.fps, mode="intra",
                     quantizer={"method": self.quant, **self.quantizer.params(), **file_params},
-                    extra={"code_shape": list(codes.shape[1:])})
+                    extra={"code_shape": list(code_shape)})
         return pack(meta, payloads)
+
+    @torch.no_grad()
+    def entropy_encode(self, frames):
+        payloads = []
+        for i in range(0, len(frames), BATCH):
+            x = torch.from_numpy(frames[i:i + BATCH]).to(self.device)
+            payloads += self.quantizer.encode(x.permute(0, 3, 1, 2).float().div_(255.0))
+        return payloads
+
+    @torch.no_grad()
+    def entropy_decode(self, sections, code_shape, height, width):
+        out = []
+        for i in range(0, len(sections), BATCH):
+            x_hat = self.quantizer.decode(sections[i:i + BATCH], code_shape)[..., :height, :width]
+            out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
+        return torch.cat(out).numpy()
 
     def decode(self, data):
         meta, sections = unpack(data)
@@ -112,6 +212,8 @@ class LearnedCodec(Codec):
         if len(sections) != meta.frames:
             raise ContainerError(f"file declares {meta.frames} frames but holds {len(sections)}")
         expected = self.expected_code_shape(meta)
+        if self.quant == "entropy":
+            return self.entropy_decode(sections, expected, meta.height, meta.width)
         codes = self.quantizer.decode(sections, meta.quantizer, expected)
         return self.decode_codes(codes, meta.height, meta.width)
 
@@ -140,7 +242,7 @@ class LearnedCodec(Codec):
                 if not all(isinstance(v, int) and not isinstance(v, bool) for v in params.values()):
                     raise ContainerError("file's k-means parameters are not integers")
             try:
-                self.quantizer = make_quantizer(method, **params)
+                self.quantizer = self._make_quantizer(method, params)
             except (ValueError, TypeError) as e:
                 raise ContainerError(f"file's quantizer is invalid: {e}") from None
             self.quant = method

@@ -1,9 +1,10 @@
-"""learned-codec train: train an autoencoder codec (--arch fc, fc-deep, conv4, conv5, vae)"""
+"""learned-codec train: train an autoencoder codec (--arch fc, fc-deep, conv4, conv5, vae,
+factorized, hyperprior)"""
 import argparse
 import json
 import os
 
-HELP = "train an autoencoder codec (--arch fc, fc-deep, conv4, conv5, vae)"
+HELP = "train an autoencoder codec (--arch fc, fc-deep, conv4, conv5, vae, factorized, hyperprior)"
 DESCRIPTION = HELP + """
 
 Writes RUN_DIR (default runs/ARCH-QUANT): config.json, model.safetensors (best by
@@ -18,6 +19,10 @@ vae 220, per-position FC models; for a GPU). Default: quick on CPU, reference on
 per 200x160 frame for conv4/conv5 (a multiple of 130 / 35; 16640 / 8960).
 Frames: conv4/conv5 take any size (replicate-padded to a multiple of 16 / 32 and
 cropped back); fc, fc-deep and vae need 200x160.
+Entropy-coded archs (factorized, hyperprior): trained for rate + lambda * 255^2 * MSE
+(--lmbda, default 0.025; larger = higher quality and rate), coded with rANS (quant
+"entropy"); the best weights are those with the lowest validation rate-distortion loss.
+One run per lambda gives one point of a rate-distortion curve.
 Under `torchrun --nproc-per-node N` the same command trains with DDP (gloo on CPU,
 NCCL on CUDA); --batch-size is then per process.
 
@@ -25,16 +30,21 @@ Examples:
   learned-codec train --arch conv5
   learned-codec train --arch fc --quant naive --preset quick --out runs/fc-naive
   learned-codec train --arch conv5 --out runs/conv5 --resume
+  learned-codec train --arch hyperprior --lmbda 0.0483 --out runs/hyperprior-0.0483
 """
 
 
 def add_arguments(parser):
-    parser.add_argument("--arch", required=True, help="fc, fc-deep, conv4, conv5 or vae")
+    parser.add_argument("--arch", required=True,
+                        help="fc, fc-deep, conv4, conv5, vae, factorized or hyperprior")
     parser.add_argument("--data", default=None,
                         help="frame data set folder (default data/pacman; made if missing)")
     parser.add_argument("--code-size", type=int, default=None, help="code size (see above)")
-    parser.add_argument("--quant", default="none", choices=["none", "naive", "affine"],
-                        help="latent quantization learned in training (straight-through)")
+    parser.add_argument("--quant", default="none", choices=["none", "naive", "affine", "entropy"],
+                        help="latent quantization learned in training (straight-through); "
+                             "factorized/hyperprior: always entropy")
+    parser.add_argument("--lmbda", type=float, default=None,
+                        help="factorized/hyperprior: rate-distortion trade-off lambda (default 0.025)")
     parser.add_argument("--blocks", default=None, choices=["per-position", "shared"],
                         help="fc/fc-deep: 16 per-position block models or one shared model")
     parser.add_argument("--epochs", type=int, default=None)

@@ -1,4 +1,4 @@
-"""The autoencoder zoo: fc, fc-deep, conv4, conv5, vae (see registry.py for the interface).
+"""The autoencoder zoo: fc, fc-deep, conv4, conv5, vae, factorized, hyperprior (see registry.py for the interface).
 
 Images enter and leave the models as float N x 3 x H x W in [0, 1]; frames on disk
 are uint8 N x H x W x 3. `frames_to_tensor` / `tensor_to_frames` convert between the
@@ -6,7 +6,7 @@ two by transposing HWC -> CHW (the reference reshaped instead, scrambling channe
 """
 import torch
 
-from . import conv, fc, vae  # noqa: F401  (registers the architectures)
+from . import conv, entropy, fc, vae  # noqa: F401  (registers the architectures)
 from .registry import ARCHS, arch_names, build_model, count_parameters, default_config, model_config
 
 

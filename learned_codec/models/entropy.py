@@ -1,0 +1,375 @@
+"""Entropy-coded autoencoders: `factorized` (Ballé 2017/2018 learned factorized prior)
+and `hyperprior` (Ballé 2018 scale hyperprior), built from CompressAI's layers,
+entropy models and rANS coder, trained for rate + lambda * distortion.
+
+Transforms (CompressAI's `bmshj2018-*` models, with small defaults that train on a CPU):
+    g_a: 4 x [Conv5x5 s2 (-> GDN)]        3 -> N -> N -> N -> M    (y: M x H/16 x W/16)
+    g_s: mirror with ConvT5x5 s2 and inverse GDN                  (x_hat)
+    hyperprior only:
+    h_a: Conv3x3 s1, ReLU, Conv5x5 s2, ReLU, Conv5x5 s2           |y| -> z: N x H/64 x W/64
+    h_s: ConvT5x5 s2, ReLU, ConvT5x5 s2, ReLU, Conv3x3 s1, ReLU   z_hat -> scales of y
+Defaults N = 64, M = 96: the size the SPEC measured on 2 CPU cores (~500 k parameters for
+the hyperprior); CompressAI's quality-1 models use N = 128, M = 192.
+
+Padding: the input is replicate-padded on the bottom/right to a multiple of 16 only
+(200x160 -> 208x160, y = M x 13 x 10), not to the 64 the hyperprior's two extra
+stride-2 levels would ask for (256x192: 28 % more latent positions, i.e. bytes). The
+hyper-analysis simply sees 13 x 10 -> 7 x 5 -> 4 x 3 (its convs pad), the
+hyper-synthesis gives 16 x 12, and that output is cropped to y's 13 x 10.
+
+Interface (see registry.py): encode(x) -> y (unquantized latent), decode(y_hat) ->
+x_hat, forward(x) -> {"x_hat", "code", "likelihoods"} (training: additive uniform noise;
+eval: y rounded, x_hat clamped to [0, 1]); compress(x) -> {"strings": [...], "shape"};
+decompress(strings, shape) -> x_hat (padded size; the caller crops).
+
+CDF tables: CompressAI keeps the entropy coder's integer CDF tables in buffers
+(`_quantized_cdf`, `_offset`, `_cdf_length`, `scale_table`) filled by `update()`. The
+training loop calls update(force=True) before it saves weights, so the tables are part
+of the saved weights (and of their SHA-256); compress/decompress use the stored tables
+and never recompute them (a recomputation on another device could differ).
+`load_state_dict` resizes those buffers to the loaded sizes (their size depends on the
+trained distributions).
+
+Determinism of the hyperprior's CDF choice (the indexes): the decoder must pick, for
+every element of y, the same of the 64 Gaussian tables as the encoder. CompressAI derives
+it from float h_s(z_hat) compared with the table's scales, and a float convolution gives
+last-bit differences across devices and thread counts (another summation order): a scale
+near a table boundary then flips its index and the rest of the frame decodes to garbage.
+Here compress/decompress derive the indexes with `IntegerHyperSynthesis` instead: h_s
+evaluated on the CPU in integer fixed point (weights and activations with 16 fractional
+bits), every product and sum an exact int64 operation, then compared with the table's
+scales converted to the same fixed point. Integer arithmetic is associative, so the
+result does not depend on the thread count, the BLAS, or the device the encoder ran on;
+its inputs are z_hat = rANS symbols + stored medians (one correctly rounded float add)
+and the stored weights. Training keeps the float h_s (gradients); the fixed-point version
+differs from it by ~1e-4 relative, far below the table's 13 % steps, so it costs
+(almost) no rate. (Ballé et al. 2019, "Integer networks for data compression", make the
+same point.) The decoded image itself comes from the float g_s: on the same kind of
+device it is the same image; GPU and CPU decoders may differ by a rounding of a pixel,
+never by a desynchronised bitstream.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from compressai.layers import GDN
+from compressai.models.base import get_scale_table
+from compressai.models.utils import conv, deconv
+
+from .conv import REFERENCE_FRAME_SIZE, check_images, pad_to_multiple
+from .registry import register
+
+DEFAULT_LMBDA = 0.025  # CompressAI's quality-5 MSE lambda
+CDF_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
+
+
+def analysis(N, M):
+    return nn.Sequential(conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M))
+
+
+def synthesis(N, M):
+    return nn.Sequential(deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
+                         deconv(N, N), GDN(N, inverse=True), deconv(N, 3))
+
+
+class EntropyCodedAutoencoder(nn.Module):
+    """Shared parts: padding, cropping, CDF update/load, aux loss."""
+
+    entropy_coded = True      # the training loop and LearnedCodec ask for this
+    fixed_frame_size = False  # pads to a multiple of 16, crops back
+    multiple = 16             # g_a's downsampling
+
+    def __init__(self, N, M, lmbda, frame_size):
+        super().__init__()
+        if N < 1 or M < 1:
+            raise ValueError("N and M must be >= 1")
+        if not lmbda > 0:
+            raise ValueError("lmbda must be > 0")
+        self.N, self.M, self.lmbda = int(N), int(M), float(lmbda)
+        self.frame_size = tuple(frame_size)
+        self.g_a = analysis(N, M)
+        self.g_s = synthesis(N, M)
+        # The entropy model is the quantizer; the slot exists for the registry's interface.
+        self.code_quantizer = nn.Identity()
+
+    # ---- registry interface ---------------------------------------------------------
+
+    def code_shape(self, height, width):
+        m = self.multiple
+        return (self.M, -(-height // m), -(-width // m))
+
+    def encode(self, x):
+        check_images(x)
+        return self.g_a(pad_to_multiple(x, self.multiple))
+
+    def decode(self, code, size=None):
+        """x_hat from a (quantized) latent; cropped to `size`, by default to frame_size
+        when the code has its shape; clamped to [0, 1] outside training."""
+        x_hat = self.synthesize(code)
+        if size is None:
+            fh, fw = self.frame_size
+            if tuple(code.shape[-3:]) == self.code_shape(fh, fw):
+                size = self.frame_size
+        if size is not None:
+            x_hat = x_hat[..., : size[0], : size[1]]
+        return x_hat if self.training else x_hat.clamp(0, 1)
+
+    def synthesize(self, y_hat):
+        # One memory layout for every caller: frames permuted from N x H x W x 3 are
+        # channels-last, so is y, and a conv gives other last bits in another layout;
+        # the decoder's y_hat (from rANS symbols) is contiguous.
+        return self.g_s(y_hat.contiguous())
+
+    # ---- entropy models ---------------------------------------------------------------
+
+    def aux_loss(self):
+        """Quantile loss of the EntropyBottleneck (trains only its `quantiles`)."""
+        return self.entropy_bottleneck.loss()
+
+    def aux_parameters(self):
+        return [self.entropy_bottleneck.quantiles]
+
+    def update(self, force=True, update_quantiles=False):
+        """Fill the CDF tables from the current parameters (before saving or coding)."""
+        changed = self.entropy_bottleneck.update(force=force, update_quantiles=update_quantiles)
+        gc = getattr(self, "gaussian_conditional", None)
+        if gc is not None:
+            changed |= gc.update_scale_table(get_scale_table(), force=force)
+        return changed
+
+    def has_cdf_tables(self):
+        return all(m._quantized_cdf.numel() > 0 for m in self._entropy_models())
+
+    def _entropy_models(self):
+        return [m for m in self.modules() if isinstance(m, (EntropyBottleneck, GaussianConditional))]
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        # The CDF buffers' sizes depend on the trained distributions: resize ours to the
+        # incoming ones first (empty ones too: a checkpoint saved before update()).
+        for name, module in self.named_modules():
+            if not isinstance(module, (EntropyBottleneck, GaussianConditional)):
+                continue
+            for buf in CDF_BUFFERS:
+                key = f"{name}.{buf}"
+                if key in state_dict and hasattr(module, buf) and isinstance(getattr(module, buf), torch.Tensor):
+                    incoming = state_dict[key]
+                    setattr(module, buf, torch.empty(incoming.shape, dtype=incoming.dtype,
+                                                     device=getattr(module, buf).device))
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+    def _require_tables(self):
+        if not self.has_cdf_tables():
+            raise RuntimeError("entropy model has no CDF tables: call update() first")
+
+
+@register(
+    "factorized",
+    {"N": 64, "M": 96, "lmbda": DEFAULT_LMBDA, "frame_size": list(REFERENCE_FRAME_SIZE)},
+    "Balle learned factorized prior (GDN conv codec, EntropyBottleneck, rANS), rate + lambda*MSE",
+)
+class FactorizedPrior(EntropyCodedAutoencoder):
+    def __init__(self, N=64, M=96, lmbda=DEFAULT_LMBDA, frame_size=REFERENCE_FRAME_SIZE):
+        super().__init__(N, M, lmbda, frame_size)
+        self.entropy_bottleneck = EntropyBottleneck(M)
+
+    def forward(self, x):
+        y = self.encode(x)
+        y_hat, y_likelihoods = self.entropy_bottleneck(y)
+        x_hat = self.decode(y_hat, size=x.shape[-2:])
+        return {"x_hat": x_hat, "code": y, "likelihoods": {"y": y_likelihoods}}
+
+    @torch.no_grad()
+    def compress(self, x):
+        self._require_tables()
+        y = self.encode(x)
+        return {"strings": [self.entropy_bottleneck.compress(y)], "shape": tuple(y.shape[-2:])}
+
+    @torch.no_grad()
+    def decompress(self, strings, shape):
+        """x_hat at the padded size, in [0, 1] (the caller crops)."""
+        self._require_tables()
+        y_hat = self.entropy_bottleneck.decompress(strings[0], tuple(shape))
+        return self.synthesize(y_hat).clamp_(0, 1)
+
+
+@register(
+    "hyperprior",
+    {"N": 64, "M": 96, "lmbda": DEFAULT_LMBDA, "frame_size": list(REFERENCE_FRAME_SIZE)},
+    "Balle scale hyperprior (GDN conv codec, Gaussian conditional + hyper-latent, rANS), rate + lambda*MSE",
+)
+class ScaleHyperprior(EntropyCodedAutoencoder):
+    def __init__(self, N=64, M=96, lmbda=DEFAULT_LMBDA, frame_size=REFERENCE_FRAME_SIZE):
+        super().__init__(N, M, lmbda, frame_size)
+        self.entropy_bottleneck = EntropyBottleneck(N)
+        self.gaussian_conditional = GaussianConditional(None)
+        self.h_a = nn.Sequential(conv(M, N, stride=1, kernel_size=3), nn.ReLU(inplace=True),
+                                 conv(N, N), nn.ReLU(inplace=True), conv(N, N))
+        self.h_s = nn.Sequential(deconv(N, N), nn.ReLU(inplace=True), deconv(N, N), nn.ReLU(inplace=True),
+                                 conv(N, M, stride=1, kernel_size=3), nn.ReLU(inplace=True))
+
+    @staticmethod
+    def hyper_shape(y_shape):
+        """Spatial size of z for a latent y of spatial size (h, w): two stride-2 convs."""
+        h, w = y_shape
+        for _ in range(2):
+            h, w = -(-h // 2), -(-w // 2)
+        return h, w
+
+    def forward(self, x):
+        y = self.encode(x)
+        z = self.h_a(torch.abs(y))
+        z_hat, z_likelihoods = self.entropy_bottleneck(z)
+        scales = self.h_s(z_hat)[..., : y.shape[-2], : y.shape[-1]]  # crop 16x12 -> 13x10
+        y_hat, y_likelihoods = self.gaussian_conditional(y, scales)
+        x_hat = self.decode(y_hat, size=x.shape[-2:])
+        return {"x_hat": x_hat, "code": y, "likelihoods": {"y": y_likelihoods, "z": z_likelihoods}}
+
+    def scale_indexes(self, z_hat, y_shape):
+        """Gaussian table index per element of y, computed reproducibly (see module doc)."""
+        scales_fx = IntegerHyperSynthesis(self.h_s)(z_hat)[..., : y_shape[0], : y_shape[1]]
+        return indexes_from_fixed_point(scales_fx, self.gaussian_conditional.scale_table)
+
+    @torch.no_grad()
+    def compress(self, x):
+        self._require_tables()
+        y = self.encode(x)
+        z = self.h_a(torch.abs(y))
+        z_strings = self.entropy_bottleneck.compress(z)
+        # The decoder's z_hat, made the decoder's way (rANS symbols + medians).
+        z_hat = self.entropy_bottleneck.decompress(z_strings, tuple(z.shape[-2:]))
+        indexes = self.scale_indexes(z_hat, y.shape[-2:]).to(y.device)
+        y_strings = self.gaussian_conditional.compress(y, indexes)
+        return {"strings": [y_strings, z_strings], "shape": tuple(z.shape[-2:]),
+                "y_shape": tuple(y.shape[-2:])}
+
+    @torch.no_grad()
+    def decompress(self, strings, shape, y_shape=None):
+        """strings = [y_strings, z_strings]; shape = z's (h, w); y_shape = y's (h, w)
+        (default: the largest y that gives this z, i.e. 4 * shape - the caller should
+        pass the real one). Returns x_hat at the padded size, in [0, 1]."""
+        self._require_tables()
+        y_strings, z_strings = strings
+        if y_shape is None:
+            y_shape = (4 * shape[0], 4 * shape[1])
+        z_hat = self.entropy_bottleneck.decompress(z_strings, tuple(shape))
+        indexes = self.scale_indexes(z_hat, tuple(y_shape)).to(z_hat.device)
+        y_hat = self.gaussian_conditional.decompress(y_strings, indexes, z_hat.dtype)
+        return self.synthesize(y_hat).clamp_(0, 1)
+
+
+# ---- reproducible scale indexes: h_s in integer fixed point ------------------------------
+
+WEIGHT_BITS = 16      # fractional bits of the fixed-point weights
+ACT_BITS = 16         # fractional bits of the fixed-point activations
+ACT_LIMIT = 1 << 32   # activations clamped to +-2^32 / 2^16 = +-65536 (far beyond real values)
+
+
+class IntegerHyperSynthesis:
+    """h_s (ConvT / Conv / ReLU layers) evaluated in exact int64 arithmetic on the CPU.
+
+    Weights w_q = round(w * 2^16), biases b_q = round(b * 2^32), activations a_q with 16
+    fractional bits; a layer is acc = sum(w_q * a_q) + b_q (exact int64: |acc| <=
+    2^32 * sum|w_q| + |b_q|, checked below 2^62: room for sum|w| up to 2^14 per output,
+    ~100x what trained h_s layers hold), then a_q' = floor((acc + 2^15) / 2^16).
+    Convolutions are written as im2col (a copy, exact) + int64 matmul, so nothing
+    depends on a convolution algorithm, a summation order or a thread count.
+    Returns the last activation (the scales) with ACT_BITS fractional bits, int64.
+    """
+
+    def __init__(self, h_s):
+        self.layers = []
+        for layer in h_s:
+            if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+                self.layers.append(("conv", layer))
+            elif isinstance(layer, nn.ReLU):
+                self.layers.append(("relu", None))
+            else:
+                raise TypeError(f"IntegerHyperSynthesis cannot run {type(layer).__name__}")
+
+    def __call__(self, z_hat):
+        # float32 z_hat -> fixed point: a power-of-two scaling and a round, both exact.
+        a = torch.round(z_hat.detach().cpu().double() * (1 << ACT_BITS)).clamp_(-ACT_LIMIT, ACT_LIMIT).long()
+        for kind, layer in self.layers:
+            if kind == "relu":
+                a = a.clamp_(min=0)
+                continue
+            w, b, weight_as_conv, stride, pad = _as_conv(layer)
+            w_q = torch.round(w.detach().cpu().double() * (1 << WEIGHT_BITS)).long()
+            b_q = torch.round(b.detach().cpu().double() * (1 << (WEIGHT_BITS + ACT_BITS))).long()
+            bound = ACT_LIMIT * w_q.abs().flatten(1).sum(1).max().item() + b_q.abs().max().item()
+            if bound >= 1 << 62:
+                raise OverflowError("hyper-synthesis weights too large for int64 fixed point")
+            if weight_as_conv is not None:  # transposed conv -> zero-stuffed input
+                a = _zero_stuff(a, layer.stride[0])
+            acc = _int_conv2d(a, w_q, b_q, stride, pad)
+            a = torch.div(acc + (1 << (WEIGHT_BITS - 1)), 1 << WEIGHT_BITS, rounding_mode="floor")
+            a = a.clamp_(-ACT_LIMIT, ACT_LIMIT)
+        return a
+
+
+def _as_conv(layer):
+    """(weight, bias, marker, stride, (pad_top, pad_bottom, pad_left, pad_right)) of the
+    plain convolution that `layer` equals (after zero-stuffing for a transposed conv)."""
+    k_h, k_w = layer.kernel_size
+    if isinstance(layer, nn.ConvTranspose2d):
+        if layer.dilation != (1, 1) or layer.groups != 1:
+            raise TypeError("only plain transposed convolutions are supported")
+        # ConvT(x, W, s, p, op) == Conv(zero_stuff(x, s) padded (k-1-p, k-1-p+op), flip(W)^T, 1)
+        w = layer.weight.flip(2, 3).transpose(0, 1)
+        p_h, p_w = layer.padding
+        o_h, o_w = layer.output_padding
+        pad = (k_h - 1 - p_h, k_h - 1 - p_h + o_h, k_w - 1 - p_w, k_w - 1 - p_w + o_w)
+        return w, layer.bias, True, (1, 1), pad
+    if layer.dilation != (1, 1) or layer.groups != 1:
+        raise TypeError("only plain convolutions are supported")
+    p_h, p_w = layer.padding
+    return layer.weight, layer.bias, None, layer.stride, (p_h, p_h, p_w, p_w)
+
+
+def _zero_stuff(a, stride):
+    """Insert stride-1 zeros between input pixels (the input of a transposed conv)."""
+    if stride == 1:
+        return a
+    n, c, h, w = a.shape
+    out = a.new_zeros(n, c, (h - 1) * stride + 1, (w - 1) * stride + 1)
+    out[..., ::stride, ::stride] = a
+    return out
+
+
+def _int_conv2d(a, w_q, b_q, stride, pad):
+    """Exact int64 convolution: N x C x H x W (int64) with O x C x kh x kw (int64)."""
+    n, c, _, _ = a.shape
+    o, _, k_h, k_w = w_q.shape
+    top, bottom, left, right = pad
+    a = F.pad(a, (left, right, top, bottom))
+    h_out = (a.shape[2] - k_h) // stride[0] + 1
+    w_out = (a.shape[3] - k_w) // stride[1] + 1
+    # im2col by strided views: pure indexing, no arithmetic
+    cols = a.unfold(2, k_h, stride[0]).unfold(3, k_w, stride[1])  # N x C x Ho x Wo x kh x kw
+    cols = cols.permute(0, 2, 3, 1, 4, 5).reshape(n, h_out * w_out, c * k_h * k_w)
+    w_mat = w_q.reshape(o, -1).t()
+    # Fast path: float64 matmul of integer-valued operands is exact (whatever the
+    # blocking, summation order or FMA use) while every partial sum stays below 2^53;
+    # the bound is checked from the actual inputs. Otherwise: int64 matmul (exact, slower).
+    if cols.abs().max().item() * w_q.abs().flatten(1).sum(1).max().item() < 1 << 53:
+        acc = (cols.double() @ w_mat.double()).long()
+    else:
+        acc = cols @ w_mat
+    acc = acc + b_q
+    return acc.reshape(n, h_out, w_out, o).permute(0, 3, 1, 2).contiguous()
+
+
+def indexes_from_fixed_point(scales_fx, scale_table):
+    """CompressAI's build_indexes on fixed-point scales: index = (L - 1) - #{k < L - 1:
+    scale <= table[k]}, with table[k] turned into the same fixed point by an exact
+    floor (s_fx / 2^b <= t  <=>  s_fx <= floor(t * 2^b) for an integer s_fx)."""
+    table = scale_table.detach().cpu().double()
+    if table.numel() == 0:
+        raise RuntimeError("entropy model has no scale table: call update() first")
+    thresholds = torch.floor(table[:-1] * (1 << ACT_BITS)).long()
+    below = (scales_fx.unsqueeze(-1) <= thresholds).sum(-1)
+    return (len(table) - 1 - below).int()
+
+
+__all__ = ["FactorizedPrior", "ScaleHyperprior", "EntropyCodedAutoencoder", "IntegerHyperSynthesis",
+           "indexes_from_fixed_point"]

@@ -1,0 +1,296 @@
+"""Entropy-coded models (factorized, hyperprior): shapes, rate estimate vs real bytes,
+compress/decompress, training, the `entropy` quantizer of LearnedCodec, determinism.
+
+Tiny models (N=8, M=12) on 200x160 blocky frames keep the suite fast on 2 CPU cores.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from learned_codec import checkpoint as ckpt
+from learned_codec.cli import main
+from learned_codec.codec import LearnedCodec
+from learned_codec.container import ContainerError, unpack
+from learned_codec.models import build_model, frames_to_tensor
+from learned_codec.models.entropy import ACT_BITS, IntegerHyperSynthesis, _int_conv2d, _zero_stuff
+from learned_codec.train import train
+
+from test_train import make_frames, opts
+
+REPO = Path(__file__).resolve().parents[1]
+ARCHS = ("factorized", "hyperprior")
+TINY = {"N": 8, "M": 12}
+H, W = 200, 160
+
+
+def blocky_frames(n, seed=0, size=(H, W)):
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 256, (n, -(-size[0] // 20), -(-size[1] // 20), 3), dtype=np.uint8)
+    return small.repeat(20, axis=1).repeat(20, axis=2)[:, :size[0], :size[1]].copy()
+
+
+def trained_tiny(arch, steps=25, seed=0):
+    """A tiny model trained a few steps for rate + distortion (and its quantiles), with
+    CDF tables; quantiles refined by bisection so that the CDF ranges fit the latents."""
+    torch.manual_seed(seed)
+    model = build_model({"arch": arch, **TINY, "lmbda": 0.01})
+    x = frames_to_tensor(blocky_frames(4, seed))
+    opt = torch.optim.Adam([{"params": [p for n, p in model.named_parameters() if "quantiles" not in n]},
+                            {"params": model.aux_parameters(), "lr": 1e-2}], lr=3e-3)
+    model.train()
+    for _ in range(steps):
+        out = model(x)
+        bpp = sum(torch.log(l).sum() for l in out["likelihoods"].values()) / (-np.log(2) * x.shape[0] * H * W)
+        loss = bpp + model.lmbda * 255 ** 2 * F.mse_loss(out["x_hat"], x) + model.aux_loss()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.update(force=True, update_quantiles=True)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def models():
+    return {arch: trained_tiny(arch) for arch in ARCHS}
+
+
+def save_run(model, folder):
+    config = {"model": model.config, "quant": "entropy"}
+    ckpt.save_config(folder, config)
+    ckpt.save_best(folder, model.state_dict(), model.config, {"epoch": 0})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def runs(models, tmp_path_factory):
+    return {arch: save_run(m, tmp_path_factory.mktemp(arch)) for arch, m in models.items()}
+
+
+# ---- shapes -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("size", [(200, 160), (37, 51)])
+def test_forward_shapes_and_padding(arch, size):
+    torch.manual_seed(0)
+    model = build_model({"arch": arch, **TINY})
+    x = torch.rand(2, 3, *size)
+    out = model(x)
+    y_shape = (12, -(-size[0] // 16), -(-size[1] // 16))  # padded to 16 only
+    assert out["x_hat"].shape == x.shape and out["code"].shape == (2, *y_shape)
+    assert out["likelihoods"]["y"].shape == (2, *y_shape)
+    assert model.code_shape(*size) == y_shape
+    if arch == "hyperprior":
+        z_hw = model.hyper_shape(y_shape[1:])
+        assert out["likelihoods"]["z"].shape == (2, 8, *z_hw)
+        assert size != (200, 160) or z_hw == (4, 3)  # 13x10 -> 7x5 -> 4x3, h_s 16x12 cropped
+    model.eval()
+    with torch.no_grad():
+        x_hat = model(x)["x_hat"]
+    assert float(x_hat.min()) >= 0 and float(x_hat.max()) <= 1
+
+
+def test_default_sizes():
+    for arch in ARCHS:
+        cfg = build_model({"arch": arch}).config
+        assert (cfg["N"], cfg["M"]) == (64, 96) and cfg["lmbda"] > 0
+
+
+# ---- the integer hyper-synthesis ------------------------------------------------------
+
+def test_integer_convolutions_are_exact():
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randint(-1000, 1000, (1, 5, 4, 3), generator=gen)
+    w = torch.randint(-1000, 1000, (5, 6, 5, 5), generator=gen)  # ConvT weight: in x out x k x k
+    b = torch.randint(-1000, 1000, (6,), generator=gen)
+    layer = torch.nn.ConvTranspose2d(5, 6, 5, stride=2, padding=2, output_padding=1).double()
+    with torch.no_grad():
+        layer.weight.copy_(w.double())
+        layer.bias.copy_(b.double())
+        ref = layer(a.double())
+    wc = w.flip(2, 3).transpose(0, 1).contiguous()
+    got = _int_conv2d(_zero_stuff(a, 2), wc, b, (1, 1), (2, 3, 2, 3))
+    assert got.dtype == torch.int64 and torch.equal(got.double(), ref)
+    w2 = torch.randint(-1000, 1000, (4, 5, 3, 3), generator=gen)
+    ref2 = F.conv2d(a.double(), w2.double(), stride=2, padding=1)
+    assert torch.equal(_int_conv2d(a, w2, torch.zeros(4, dtype=torch.long), (2, 2), (1, 1, 1, 1)).double(), ref2)
+
+
+def test_integer_hyper_synthesis_tracks_float_and_ignores_threads(models):
+    model = models["hyperprior"]
+    z_hat = torch.round(torch.randn(3, 8, 4, 3) * 4)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = IntegerHyperSynthesis(model.h_s)(z_hat)
+        torch.set_num_threads(2)
+        two = IntegerHyperSynthesis(model.h_s)(z_hat)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, two)
+    with torch.no_grad():
+        ref = model.h_s.double()(z_hat.double())
+    model.float()
+    err = (one.double() / 2 ** ACT_BITS - ref).abs()
+    assert float(err.max()) < 1e-3 * max(1.0, float(ref.abs().max()))
+
+
+# ---- rate and round trips -------------------------------------------------------------
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_estimated_bits_match_real_bytes(models, arch):
+    model = models[arch]
+    x = frames_to_tensor(blocky_frames(3, seed=7))
+    with torch.no_grad():
+        out = model(x)
+        est_bits = sum(float(-torch.log2(l).sum()) for l in out["likelihoods"].values())
+        strings = model.compress(x)["strings"]
+    real_bits = 8 * sum(len(s) for group in strings for s in group)
+    n_strings = sum(len(group) for group in strings)
+    # rANS costs ~ the model's information content, plus a flushed state per string
+    # and the fixed 16-bit CDF precision.
+    assert abs(real_bits - est_bits) <= 0.1 * est_bits + 64 * n_strings, (real_bits, est_bits)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_decompress_equals_forward_quantized_reconstruction(models, arch):
+    model = models[arch]
+    x = frames_to_tensor(blocky_frames(2, seed=3))
+    with torch.no_grad():
+        expected = model(x)["x_hat"]  # eval: y rounded ("dequantize" mode)
+        c = model.compress(x)
+        args = (c["strings"], c["shape"]) + ((c["y_shape"],) if arch == "hyperprior" else ())
+        got = model.decompress(*args)[..., :H, :W]
+    assert torch.equal(got, expected)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_learned_codec_entropy_round_trip(runs, models, arch, tmp_path):
+    codec = LearnedCodec.load(runs[arch])  # the run's quant: entropy
+    assert codec.quant == "entropy"
+    frames = blocky_frames(3, seed=5)
+    data = codec.encode(frames)
+    meta, sections = unpack(data)
+    assert meta.quantizer == {"method": "entropy"} and len(sections) == 3
+    out = codec.decode(data)
+    with torch.no_grad():
+        ref = models[arch](frames_to_tensor(frames))["x_hat"]
+    np.testing.assert_array_equal(out, ref.mul(255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy())
+    assert codec.encode(frames) == data  # encoding twice: the same bytes
+    # A fresh codec (the file says "entropy") decodes it too; damaged payloads are refused.
+    assert np.array_equal(LearnedCodec.load(runs[arch], quant="none").decode(data), out)
+    if arch == "hyperprior":
+        from learned_codec.codec import _split_hyperprior_payload
+
+        with pytest.raises(ContainerError):
+            _split_hyperprior_payload(b"\xff\xff\xff\xff\xff\x01")
+        with pytest.raises(ContainerError):
+            _split_hyperprior_payload(b"\x20" + bytes(10))
+
+
+def test_entropy_quantizer_needs_an_entropy_model():
+    from learned_codec.models.registry import default_config
+
+    cfg = default_config("conv4")
+    with pytest.raises(ValueError, match="entropy-coded"):
+        LearnedCodec(build_model(cfg), {"model": cfg, "weights_sha256": "0" * 64}, quant="entropy")
+
+
+def test_cdf_tables_load_into_a_model_with_other_tables(models):
+    src = models["hyperprior"]
+    dst = build_model(src.config)
+    dst.update(force=True)  # tables of other sizes than src's
+    dst.load_state_dict(src.state_dict())
+    for name, t in src.state_dict().items():
+        assert torch.equal(dst.state_dict()[name], t), name
+
+
+# ---- determinism across thread counts (separate processes) ----------------------------
+
+CODER_SCRIPT = textwrap.dedent("""
+    import sys, numpy as np, torch
+    torch.set_num_threads(int(sys.argv[1]))
+    from learned_codec.codec import LearnedCodec
+    run, frames_path, mode, path = sys.argv[2:6]
+    codec = LearnedCodec.load(run)
+    if mode == "encode":
+        open(path, "wb").write(codec.encode(np.load(frames_path)))
+    else:
+        np.save(path, codec.decode(open(path.replace(".npy", ".lcf"), "rb").read()))
+""")
+
+
+def run_coder(threads, *args):
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": str(threads)}
+    proc = subprocess.run([sys.executable, "-c", CODER_SCRIPT, str(threads), *map(str, args)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_files_decode_identically_across_thread_counts(runs, tmp_path):
+    run = runs["hyperprior"]
+    frames = blocky_frames(4, seed=11)
+    np.save(tmp_path / "frames.npy", frames)
+    # encoded with 1 thread, decoded with 2 (and the other way round)
+    run_coder(1, run, tmp_path / "frames.npy", "encode", tmp_path / "a.lcf")
+    run_coder(2, run, tmp_path / "frames.npy", "encode", tmp_path / "b.lcf")
+    run_coder(2, run, tmp_path / "frames.npy", "decode", tmp_path / "a.npy")
+    a = (tmp_path / "a.lcf").read_bytes()
+    assert (tmp_path / "b.lcf").read_bytes() == a
+    here = LearnedCodec.load(run).decode(a)  # this process, its own thread count
+    np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), here)
+
+
+# ---- training ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return make_frames(tmp_path_factory.mktemp("frames"))
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_two_step_train_writes_loadable_coding_checkpoint(arch, data, tmp_path):
+    out = tmp_path / "run"
+    summary = train(opts(data, out, arch, lmbda=0.05, model_options=TINY))
+    assert summary["steps"] == 2 and summary["complete"] and summary["quant"] == "entropy"
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["loss"] == "rate-distortion" and config["model"]["lmbda"] == 0.05
+    row = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+    assert row["val_bpp_est"] > 0 and np.isfinite(row["val_rd_loss"])
+    assert summary["test"]["test_bpp_est"] > 0
+    model, loaded = ckpt.load_model(out)
+    assert model.has_cdf_tables() and loaded["weights_sha256"] == summary["weights_sha256"]
+    codec = LearnedCodec.load(out)
+    frames = np.load(data / "images" / "test.npy")
+    assert codec.decode(codec.encode(frames)).shape == frames.shape
+
+
+def test_cli_lmbda_and_quant_checks(data, tmp_path, capsys):
+    base = ["train", "--data", str(data), "--device", "cpu", "--quiet"]
+    assert main(base + ["--arch", "conv4", "--lmbda", "0.1", "--out", str(tmp_path / "a")]) == 2
+    assert "--lmbda applies to" in capsys.readouterr().err
+    assert main(base + ["--arch", "hyperprior", "--quant", "naive", "--out", str(tmp_path / "b")]) == 2
+    assert "entropy-coded" in capsys.readouterr().err
+    assert main(base + ["--arch", "conv4", "--quant", "entropy", "--out", str(tmp_path / "c")]) == 2
+    assert "needs an entropy-coded arch" in capsys.readouterr().err
+
+
+def test_kill_and_resume_gives_the_same_weights(data, tmp_path):
+    kw = {"epochs": 2, "batch_size": 2, "frames_per_epoch": 4, "model_options": TINY}  # 2 steps an epoch
+    full = train(opts(data, tmp_path / "full", "hyperprior", **kw))
+    stopped = train(opts(data, tmp_path / "killed", "hyperprior", max_steps=3, **kw))
+    assert full["steps"] == 4 and stopped["steps"] == 3 and not stopped["complete"]
+    resumed = train(opts(data, tmp_path / "killed", "hyperprior", resume=True, **kw))
+    assert resumed["steps"] == 4 and resumed["complete"]
+    a, b = ckpt.load_last(tmp_path / "full"), ckpt.load_last(tmp_path / "killed")
+    assert a["model"].keys() == b["model"].keys()
+    for name in a["model"]:
+        assert torch.equal(a["model"][name], b["model"][name]), name
+    assert full["weights_sha256"] == resumed["weights_sha256"]
