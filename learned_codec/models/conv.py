@@ -17,6 +17,7 @@ transposed conv uses output_padding=1 and any frame size works. For 200x160 this
 gives 208x160 -> code 128x13x10 = 16,640 (conv4) and 224x160 -> 256x7x5 = 8,960
 (conv5): the reference bottlenecks.
 """
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -84,6 +85,19 @@ class ConvAutoencoder(nn.Module):
             *[up_block(a, b, last=i == len(ups) - 1) for i, (a, b) in enumerate(ups)]
         )
         self.code_quantizer = nn.Identity()
+
+    def init_from_mean(self, mean_image):
+        """Start the output at the mean colour of the training frames.
+
+        The last layer is BatchNorm -> sigmoid, whose initial output is mid-grey;
+        Pac-Man frames are mostly black, so a short (CPU) run would spend its first
+        hundreds of steps just moving the colour. Setting the final BatchNorm's
+        bias to logit(mean colour) removes that detour; parameter counts are unchanged.
+        mean_image: float 3 x H x W in [0, 1]."""
+        colour = mean_image.float().mean(dim=(1, 2)).clamp(0.02, 0.98)
+        final_bn = self.decoder[-1][4]
+        with torch.no_grad():
+            final_bn.bias.copy_(torch.log(colour / (1 - colour)))
 
     def code_shape(self, height, width):
         m = self.multiple
