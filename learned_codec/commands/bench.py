@@ -6,7 +6,7 @@ import sys
 from ..errors import UserError
 
 HELP = "run the pytest-benchmark throughput suites and save their results"
-SUITES = {"ops": "bench_ops.py"}
+SUITES = {"ops": "bench_ops.py", "codecs": "bench_codecs.py"}
 DESCRIPTION = HELP + """
 
 Runs benchmarks/<suite> under pytest-benchmark in a subprocess (from a source
@@ -18,6 +18,8 @@ suites:
   ops   native kernels: fused DCT+quantize vs torch and scipy, jpeg_simulate vs
         Pillow, k-means (1M x 1, 200k x 16, k=256) vs faiss-cpu and scikit-learn,
         latent quantizers; GPU benchmarks too when a CUDA GPU is present.
+  codecs  learned codecs' encode and decode frames/s (conv4, conv5, fc, vae with
+        naive quantization) beside Pillow JPEG and WebP, on 200x160 frames.
 
 example:
   learned-codec bench --suite ops --out benchmarks/results/ops_cpu.json

@@ -3,8 +3,8 @@ HELP = "encode an image, a folder of frames or a video into an .lcf file"
 DESCRIPTION = HELP + """
 
 INPUT is an image file (PNG, JPEG, WebP, BMP), a folder of same-size images, a video
-file (decoded with the ffmpeg binary of imageio-ffmpeg) or a frame data set folder
-(its test split). The model is a run folder written by `learned-codec train` or the
+file (decoded with the ffmpeg binary of imageio-ffmpeg), a frame data set folder (its
+test split) or one of its videos (DIR/videos/video_XXX.npz). The model is a run folder written by `learned-codec train` or the
 name of a shipped model. The output is written atomically: on any error nothing is
 left behind. Prints a JSON summary (bytes, bytes/frame, bpp).
 """
@@ -51,6 +51,15 @@ def load_input(path, max_frames=None):
         frames = load_image_folder(path)
     elif path.suffix.lower() in IMAGE_SUFFIXES:
         frames = _load_image(path)
+    elif path.suffix.lower() == ".npz":  # a video of a frame data set (videos/video_XXX.npz)
+        import re
+
+        from data_tools.frames import load_video
+
+        m = re.fullmatch(r"video_(\d+)", path.stem)
+        if not m:
+            raise UserError(f"{path}: expected a data set video named video_NNN.npz")
+        frames = load_video(path.parent.parent, int(m.group(1)))
     else:
         from data_tools.sources import load_video_file
 
