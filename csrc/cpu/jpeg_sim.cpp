@@ -8,21 +8,14 @@
 
 #include "../jpeg_math.h"
 #include "../kernels.h"
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define LC_CLONES __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define LC_CLONES
-#endif
+#include "simd.h"
 
 // Hand-vectorised AVX2 versions of the block steps, chosen at run time (the
 // build targets generic x86-64): eight int32 lanes run libjpeg's islow
 // butterflies on eight rows or columns at once. Integer arithmetic, the same
 // operations as jpeg_math.h, so the same bits.
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-#include <immintrin.h>
-#define LC_X86_AVX2 1
-#define LC_AVX2 __attribute__((target("avx2")))
+#ifdef LC_X86_AVX2
+#define LC_AVX2 LC_TARGET_AVX2
 #endif
 
 namespace lc {

@@ -17,19 +17,12 @@
 #include <vector>
 
 #include "../kernels.h"
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define LC_CLONES __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define LC_CLONES
-#endif
+#include "simd.h"
 
 // Hand-vectorised AVX2 + FMA assignment, chosen at run time (the build
 // targets generic x86-64, so it is compiled with a per-function target).
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-#include <immintrin.h>
-#define LC_X86_AVX2 1
-#define LC_AVX2 __attribute__((target("avx2,fma")))
+#ifdef LC_X86_AVX2
+#define LC_AVX2 LC_TARGET_AVX2_FMA
 #endif
 
 namespace lc {

@@ -6,22 +6,12 @@
 #include <string>
 
 #include "../kernels.h"
-
-// Compile the hot loops twice (AVX2+FMA and baseline x86-64) and pick at load
-// time: setup.py builds for the generic target, and 8-wide float vectors are
-// what makes these loops fast.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define LC_CLONES __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define LC_CLONES
-#endif
+#include "simd.h"
 
 // Hand-vectorised AVX2 paths, chosen at run time (the build targets generic
 // x86-64, so these are compiled with a per-function target attribute).
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
-#include <immintrin.h>
-#define LC_X86_AVX2 1
-#define LC_AVX2 __attribute__((target("avx2,fma")))
+#ifdef LC_X86_AVX2
+#define LC_AVX2 LC_TARGET_AVX2_FMA
 #endif
 
 namespace lc {
