@@ -96,13 +96,15 @@ QUICK = {
     # ~45 frames/s (the 102 M parameters are cheap fully connected layers): ~3.5 min
     "vae":     {"epochs": 6, "frames_per_epoch": 1536, "batch_size": 32, "lr": 5e-4,
                 "val_frames": 64, "ssim_frames": 32},
-    # Entropy-coded (N=64, M=96 GDN convs at full resolution, ~conv4's cost): ~6-10 min.
-    # A smoke preset only: the SPEC measured such a hyperprior at ~30 dB and 4.5 KB/frame
-    # after 13 min, still climbing; competitive rates need hours (GPU, or CPU in the
-    # background: --preset reference or more --epochs).
-    "factorized": {"epochs": 4, "frames_per_epoch": 512, "batch_size": 8, "lr": 5e-4,
+    # Entropy-coded (N=64, M=96; their first conv has stride 2, so far cheaper than
+    # conv4): measured ~22 frames/s a training step at batch 8 on 2 busy cores, so
+    # 6,144 frames is ~5 min (up to ~10 when the cores are shared). A smoke preset only:
+    # the SPEC measured such a hyperprior at ~30 dB and 4.5 KB/frame after 13 min, still
+    # climbing; competitive rates need hours (GPU: --preset reference, or CPU runs with
+    # more --epochs in the background).
+    "factorized": {"epochs": 4, "frames_per_epoch": 1536, "batch_size": 8, "lr": 5e-4,
                    "val_frames": 64, "ssim_frames": 32},
-    "hyperprior": {"epochs": 4, "frames_per_epoch": 512, "batch_size": 8, "lr": 5e-4,
+    "hyperprior": {"epochs": 4, "frames_per_epoch": 1536, "batch_size": 8, "lr": 5e-4,
                    "val_frames": 64, "ssim_frames": 32},
 }
 

@@ -44,9 +44,10 @@ its inputs are z_hat = rANS symbols + stored medians (one correctly rounded floa
 and the stored weights. Training keeps the float h_s (gradients); the fixed-point version
 differs from it by ~1e-4 relative, far below the table's 13 % steps, so it costs
 (almost) no rate. (Ballé et al. 2019, "Integer networks for data compression", make the
-same point.) The decoded image itself comes from the float g_s: on the same kind of
-device it is the same image; GPU and CPU decoders may differ by a rounding of a pixel,
-never by a desynchronised bitstream.
+same point.) The decoded image itself comes from the float g_s: on CPUs it is the same
+image at any thread count (ThreadInvariantGDN; tested with 1 vs 2 threads); a GPU
+decoder may differ from a CPU one by a rounding of a pixel, never by a desynchronised
+bitstream.
 """
 import torch
 import torch.nn as nn
@@ -63,13 +64,34 @@ DEFAULT_LMBDA = 0.025  # CompressAI's quality-5 MSE lambda
 CDF_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")
 
 
+class ThreadInvariantGDN(GDN):
+    """CompressAI's GDN; outside training its 1x1 normalisation conv avoids oneDNN.
+
+    Measured (torch 2.15, CPU): oneDNN's 1x1 conv gives other last bits with another
+    thread count, enough to move a decoded pixel by 1 now and then; ATen's own conv
+    kernel gives the same bits for 1 and 2 threads, as do the 5x5 (transposed) convs
+    under oneDNN. So the same file decodes to the same pixels at any thread count.
+    Same parameters and state_dict keys as GDN."""
+
+    def forward(self, x):
+        if self.training or not torch._C._get_mkldnn_enabled():
+            return super().forward(x)
+        torch._C._set_mkldnn_enabled(False)  # (the public flags() also warns about TF32)
+        try:
+            return super().forward(x)
+        finally:
+            torch._C._set_mkldnn_enabled(True)
+
+
 def analysis(N, M):
-    return nn.Sequential(conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M))
+    return nn.Sequential(conv(3, N), ThreadInvariantGDN(N), conv(N, N), ThreadInvariantGDN(N),
+                         conv(N, N), ThreadInvariantGDN(N), conv(N, M))
 
 
 def synthesis(N, M):
-    return nn.Sequential(deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
-                         deconv(N, N), GDN(N, inverse=True), deconv(N, 3))
+    return nn.Sequential(deconv(M, N), ThreadInvariantGDN(N, inverse=True), deconv(N, N),
+                         ThreadInvariantGDN(N, inverse=True), deconv(N, N),
+                         ThreadInvariantGDN(N, inverse=True), deconv(N, 3))
 
 
 class EntropyCodedAutoencoder(nn.Module):
