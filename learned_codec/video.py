@@ -44,6 +44,9 @@ class LearnedVideoCodec(Codec):
     def __init__(self, image_codec, gop=DEFAULT_GOP):
         if gop < 1:
             raise ValueError(f"gop must be >= 1, got {gop}")
+        if not hasattr(image_codec.quantizer, "symbols"):
+            raise ValueError(f"video mode predicts uint8 codes; quantizer "
+                             f"'{image_codec.quant}' has none (use naive, affine or kmeans)")
         self.image = image_codec
         self.gop = int(gop)
         self.name = f"{image_codec.name}-video"
