@@ -30,7 +30,12 @@ def run(args):
     if meta.mode == "latent-delta":
         from ..video import LearnedVideoCodec
 
-        codec = LearnedVideoCodec(codec)  # the key-frame interval is read from the file
+        try:
+            codec = LearnedVideoCodec(codec)  # the key-frame interval is read from the file
+        except ValueError as e:
+            from ..errors import UserError
+
+            raise UserError(f"{args.input}: {e}") from None
     data = Path(args.input).read_bytes()
     t0 = time.perf_counter()
     frames = codec.decode(data)
