@@ -8,6 +8,7 @@ Command modules import heavy libraries (torch, ...) inside run(), so that
 import argparse
 import importlib
 import sys
+import warnings
 
 from .errors import UserError
 
@@ -56,6 +57,9 @@ def _version():
 
 
 def main(argv=None):
+    # CompressAI (imported by the models) still calls torch.jit.script, which this
+    # torch deprecates with a warning on every run; it is not the user's concern.
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*deprecated", category=FutureWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -9,7 +9,7 @@
 k-means codebook). Methods (SPEC "Latent quantization"):
 
     none    float32 code, as the reference stored it
-    naive   code x 255 rounded to uint8 (codes must lie in [0, 1])
+    naive   code clamped to [0, 1], x 255, rounded to uint8 (as in training)
     affine  per-frame min/max scale with zero point to uint8
     kmeans  k-means codebook (k <= 256) over code entries, shared by the frames
             of a file and stored in it; uint8 labels per entry. d = 1 is the
@@ -129,7 +129,9 @@ class NaiveQuantizer(LatentQuantizer):
     method = "naive"
 
     def symbols(self, z):
-        codes, _ = ops.latent_quantize(z, method="naive")
+        # Clamped to [0, 1] first, exactly as the training quantizer does
+        # (train_quant.naive_dequantized), so the file holds what the decoder learned.
+        codes, _ = ops.latent_quantize(z.clamp(0, 1), method="naive")
         return codes.reshape(len(z), -1).numpy(), [b""] * len(z), {}
 
     def from_symbols(self, symbols, sides, file_params, code_shape):

@@ -81,3 +81,11 @@ def test_damaged_payloads_are_container_errors():
     payloads, fp = k.encode(_codes((1, 12)))
     with pytest.raises(ContainerError, match="codebook"):
         k.decode(payloads, {**fp, "codebook": "00"}, (12,))
+
+
+def test_naive_clamps_like_the_training_quantizer():
+    from learned_codec.train_quant import naive_dequantized
+
+    z = torch.linspace(-0.5, 1.7, 200).reshape(2, 100)
+    z_hat, _ = _round_trip(make_quantizer("naive"), z)
+    assert torch.allclose(z_hat, naive_dequantized(z), atol=1e-7)
