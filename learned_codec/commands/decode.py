@@ -41,7 +41,8 @@ def run(args):
     frames = codec.decode(data)
     seconds = time.perf_counter() - t0
     written = write_frames(frames, Path(args.output), meta.fps)
-    print(json.dumps({"input": str(args.input), "frames": len(frames), "written": written,
+    print(json.dumps({"input": str(args.input), "frames": len(frames), "output": str(args.output),
+                      "files_written": len(written), "first_file": written[0],
                       "decode_fps": len(frames) / seconds if seconds > 0 else None}, indent=2))
     return 0
 
