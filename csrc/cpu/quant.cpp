@@ -75,25 +75,6 @@ bool have_avx2() {
   return v;
 }
 
-// In-register transpose of an 8x8 float block (rows r[0..7]).
-LC_AVX2 inline void transpose8(__m256 r[8]) {
-  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-  r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-  r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-  r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-  r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
 
 // dct_quantize_row with the block held in eight registers: pass 1 runs down
 // the columns (one image row per register), the block is transposed, pass 2
@@ -117,13 +98,13 @@ LC_AVX2 void dct_quantize_row_avx2(const float* x, int16_t* q, const float* t, c
       for (int i = 1; i < 8; ++i) a = _mm256_fmadd_ps(_mm256_set1_ps(C[k * 8 + i]), r[i], a);
       T[k] = a;
     }
-    transpose8(T);  // T[c] = column c
+    transpose8x8(T);  // T[c] = column c
     for (int l = 0; l < 8; ++l) {  // Y[k][l] = sum_c T[k][c] C[l][c], as column l
       __m256 a = _mm256_mul_ps(_mm256_set1_ps(C[l * 8]), T[0]);
       for (int c = 1; c < 8; ++c) a = _mm256_fmadd_ps(_mm256_set1_ps(C[l * 8 + c]), T[c], a);
       r[l] = a;
     }
-    transpose8(r);  // r[k] = row k of Y
+    transpose8x8(r);  // r[k] = row k of Y
     for (int k = 0; k < 8; ++k) {
       const __m256 v = _mm256_div_ps(r[k], tv[k]);
       const __m256 tr = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
