@@ -284,11 +284,4 @@ def load_codecs(specs, device="cpu"):
     return codecs
 
 
-def read_header(path):
-    """(Meta, sections) of an .lcf file on disk, validated."""
-    from .container import read_file
-
-    return read_file(path)
-
-
-__all__ = ["LearnedCodec", "load_codecs", "parse_codec_spec", "read_header"]
+__all__ = ["LearnedCodec", "load_codecs", "parse_codec_spec"]

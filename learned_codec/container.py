@@ -180,11 +180,15 @@ def _validate_meta(m):
                 quantizer=q, mode=mode, extra=extra)
 
 
-def read_file(path):
-    """Read and validate an .lcf file from disk."""
+def read_bytes(path):
+    """The bytes of a file, or a UserError saying why it cannot be read."""
     try:
         with open(path, "rb") as f:
-            data = f.read()
+            return f.read()
     except OSError as e:
         raise UserError(f"cannot read {path}: {e.strerror or e}") from None
-    return unpack(data)
+
+
+def read_file(path):
+    """Read and validate an .lcf file from disk."""
+    return unpack(read_bytes(path))

@@ -23,9 +23,11 @@ def run(args):
     import time
     from pathlib import Path
 
-    from ..codec import LearnedCodec, read_header
+    from ..codec import LearnedCodec
+    from ..container import read_bytes, unpack
 
-    meta, _ = read_header(args.input)  # validate before loading any model
+    data = read_bytes(args.input)
+    meta, _ = unpack(data)  # validate before loading any model
     codec = LearnedCodec.load(args.model, quant=meta.quantizer.get("method"), device=args.device)
     if meta.mode == "latent-delta":
         from ..video import LearnedVideoCodec
@@ -36,7 +38,6 @@ def run(args):
             from ..errors import UserError
 
             raise UserError(f"{args.input}: {e}") from None
-    data = Path(args.input).read_bytes()
     t0 = time.perf_counter()
     frames = codec.decode(data)
     seconds = time.perf_counter() - t0
