@@ -1,13 +1,111 @@
-"""learned-codec classify: downstream classifier experiments on compressed images"""
+"""learned-codec classify: downstream classifiers trained/tested on compressed images."""
 from ..errors import UserError
 
 HELP = "downstream classifier experiments on compressed images"
-DESCRIPTION = HELP + "\n\nNot built yet: this subcommand is the subject of issue #7."
+DESCRIPTION = HELP + """
+
+Sub-commands:
+  train           train one classifier (the CIFAR-10 notebook's CNN by default) and save a run
+                  folder (config.json + model.safetensors + metrics.json)
+  datasets        make the compressed data sets (Pillow JPEG / WebP, native jpeg_simulate, a
+                  learned codec) and record each one's encoded bytes
+  train-compressed  experiment 1: train on images compressed at quality q, test on originals
+                  (accuracy, data set bytes, time to a target validation accuracy)
+  same-quality    experiment 2: train and test at the same JPEG quality q
+  multi-quality   experiment 3: original + JPEG QF 10..100 through one shared backbone,
+                  block-by-block training, against the single-input backbone, several seeds
+  collapse        the notebook's "vanishing gradient" below quality 50: its setup as written
+                  against the fixed one
+
+Data: --dataset fashion-mnist (Debian package, default), cifar10 (--cifar-tarball PATH to
+cifar-10-python.tar.gz), folder (--folder ROOT with one sub-folder per class, e.g. labelled
+Pac-Man frames). Nothing is downloaded. Runs on the GPU when one is present.
+"""
+
+SUBCOMMANDS = ("train", "datasets", "train-compressed", "same-quality", "multi-quality", "collapse")
+
+
+def add_data_arguments(p, train_size=None, val_size=2000, test_size=None):
+    g = p.add_argument_group("data")
+    g.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist", "cifar10", "folder"),
+                   help="data set (default: fashion-mnist)")
+    g.add_argument("--cifar-tarball", metavar="PATH", help="cifar-10-python.tar.gz for --dataset cifar10")
+    g.add_argument("--folder", metavar="ROOT", help="labelled image folder for --dataset folder")
+    g.add_argument("--train-size", type=int, default=train_size, metavar="N",
+                   help=f"training images, a seeded subset of the train split (default: {train_size or 'all'})")
+    g.add_argument("--val-size", type=int, default=val_size, metavar="N",
+                   help=f"validation images, disjoint from training (default: {val_size})")
+    g.add_argument("--test-size", type=int, default=test_size, metavar="N",
+                   help=f"test images from the test split (default: {test_size or 'all'})")
+
+
+def add_train_arguments(p, epochs=5):
+    g = p.add_argument_group("training")
+    g.add_argument("--arch", default="notebook-cnn",
+                   help="notebook-cnn (default) or helmholtz-0 .. helmholtz-5 (the six perceptual-"
+                        "compression settings)")
+    g.add_argument("--epochs", type=int, default=epochs, help=f"epochs (default: {epochs})")
+    g.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64, the notebook's)")
+    g.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3, the notebook's)")
+    g.add_argument("--optimizer", default="rmsprop", choices=("rmsprop", "adam", "sgd"),
+                   help="optimizer (default: rmsprop, the notebook's)")
+    g.add_argument("--augment", action="store_true",
+                   help="random shifts (10%%) and horizontal flips, like the notebook's generator")
+    g.add_argument("--seed", type=int, default=0, help="seed of the subsets, init and batches (default: 0)")
+    g.add_argument("--device", default="auto", help="auto (GPU when present), cpu or cuda")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def add_arguments(parser):
-    pass
+    sub = parser.add_subparsers(dest="action", metavar="ACTION")
+    sub.required = True
+
+    p = sub.add_parser("train", help="train one classifier and save a run folder")
+    add_data_arguments(p)
+    add_train_arguments(p)
+    p.add_argument("--normalize", default="train-stats", choices=("train-stats", "none"),
+                   help="z-score with the training images' per-channel stats (default) or raw 0..255")
+    p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write")
+
+    from ..classify import experiments
+
+    experiments.add_experiment_parsers(sub, add_data_arguments, add_train_arguments)
 
 
 def run(args):
-    raise UserError("'classify' is not built yet (issue #7)")
+    if args.action == "train":
+        return run_train(args)
+    from ..classify import experiments
+
+    return experiments.run_experiment(args)
+
+
+def run_train(args):
+    from ..classify.pipeline import fit_and_test, load_splits, train_options
+    from ..classify.run import save_classifier_run
+    from ..fileio import check_writable_dir
+
+    check_writable_dir(args.out)
+    splits = load_splits(args.dataset, args.train_size, args.val_size, args.test_size, args.seed,
+                         **source_options(args))
+    model, config, metrics = fit_and_test(
+        splits, splits.train_x, splits.val_x, splits.test_x, arch=args.arch, train=train_options(args),
+        normalize=args.normalize, device=args.device, progress=not args.quiet)
+    save_classifier_run(args.out, model, config, metrics)
+    print(f"classifier {args.arch} on {args.dataset}: {splits.sizes['train']} train images, "
+          f"{metrics['epochs_run']} epochs, val acc {metrics['val_acc']:.4f}, "
+          f"test acc {metrics['test_acc']:.4f} on {splits.sizes['test']} test images -> {args.out}")
+    return 0
+
+
+def source_options(args):
+    opts = {}
+    if getattr(args, "cifar_tarball", None):
+        opts["cifar_tarball"] = args.cifar_tarball
+    if getattr(args, "folder", None):
+        opts["folder"] = args.folder
+    if args.dataset == "cifar10" and "cifar_tarball" not in opts:
+        raise UserError("--dataset cifar10 needs --cifar-tarball PATH (the standard cifar-10-python.tar.gz)")
+    if args.dataset == "folder" and "folder" not in opts:
+        raise UserError("--dataset folder needs --folder ROOT (one sub-folder of images per class)")
+    return opts
