@@ -241,11 +241,22 @@ def load_model(run_dir_or_name, which="best", device="cpu"):
         config = {"model": json.loads(meta["model_config"])}
     else:
         raise UserError(f"missing {run_dir / CONFIG_NAME}")
+    stored, compression = tensors, meta.get("compression") if which == "best" else None
+    if compression:  # pruned / fp16 / int8 weights (learned-codec compress-model)
+        from .compression.storage import decode_state
+        try:
+            tensors, compression = decode_state(stored, compression)
+        except ValueError as e:
+            raise UserError(f"{run_dir / BEST_NAME}: bad compressed weights ({e})") from None
     model = build_model(config["model"])
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
         raise UserError(f"weights in {run_dir} do not fit its config ({first})") from None
+    if compression:
+        from .compression.storage import finish_model
+        model = finish_model(model, compression, stored)
+        model.stored_bytes = (run_dir / BEST_NAME).stat().st_size
     model.weights_sha256 = sha
     return model.to(device).eval(), {**config, "weights_sha256": sha}
