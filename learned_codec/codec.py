@@ -109,7 +109,10 @@ class LearnedCodec(Codec):
         self._code_shapes = {}
         self.name = f"{self.arch}-{quant}"
         self.setting = config.get("label", "")
-        self.model_bytes = sum(p.numel() * p.element_size() for p in model.state_dict().values())
+        # Compressed models (compress-model) know their bytes on disk; their state_dict
+        # may hold packed int8 parameters that are not plain tensors.
+        self.model_bytes = getattr(model, "stored_bytes", None) or sum(
+            p.numel() * p.element_size() for p in model.state_dict().values())
         # Entries of one 200x160 frame's code: the reference report's "compression ratio".
         h, w = config["model"].get("frame_size", (200, 160))
         self.code_entries = 1
