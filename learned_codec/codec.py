@@ -18,6 +18,7 @@ import torch
 from .codec_api import Codec, check_frames
 from .container import ContainerError, Meta, pack, unpack
 from .errors import UserError
+from .models.inference import inference_copy
 from .quantizers import make_quantizer
 
 BATCH = 16
@@ -99,6 +100,10 @@ class LearnedCodec(Codec):
 
     def __init__(self, model, config, quant="naive", quant_params=None, device="cpu", fps=15.0):
         self.model = model.to(device).eval()
+        # What encode_codes/decode_codes run (BatchNorm folded, channels-last); the
+        # entropy models' compress/decompress keep the original (they have no BatchNorm
+        # and their rANS indexes must not depend on a layout change).
+        self.runtime = inference_copy(self.model) if quant != "entropy" else self.model
         self.config = config
         self.arch = config["model"]["arch"]
         self.weights_sha256 = config["weights_sha256"]
@@ -145,7 +150,7 @@ class LearnedCodec(Codec):
         for i in range(0, len(frames), BATCH):
             x = torch.from_numpy(frames[i:i + BATCH]).to(self.device)
             x = x.permute(0, 3, 1, 2).float().div_(255.0)
-            codes.append(self.model.encode(x).float().cpu())
+            codes.append(self.runtime.encode(x).float().cpu())
         return torch.cat(codes)
 
     @torch.no_grad()
@@ -153,7 +158,7 @@ class LearnedCodec(Codec):
         """float32 codes -> uint8 N x height x width x 3 frames."""
         out = []
         for i in range(0, len(codes), BATCH):
-            x_hat = self.model.decode(codes[i:i + BATCH].to(self.device))
+            x_hat = self.runtime.decode(codes[i:i + BATCH].to(self.device))
             x_hat = x_hat[..., :height, :width].clamp(0, 1)
             out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
         return torch.cat(out).numpy()
