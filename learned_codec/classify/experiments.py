@@ -26,10 +26,16 @@ CSV_FIELDS = ["experiment", "codec", "quality", "seed", "arm", "total_bytes", "b
 
 
 def int_list(text):
+    """argparse type: "10,20,30" -> [10, 20, 30]."""
+    import argparse
+
     try:
-        return [int(v) for v in str(text).split(",") if v.strip()]
+        values = [int(v) for v in str(text).split(",") if v.strip()]
     except ValueError:
-        raise UserError(f"expected a comma-separated list of integers, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of integers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
 
 
 # ------------------------------------------------------------------------------------ parsers
@@ -56,6 +62,8 @@ def add_experiment_parsers(sub, add_data_arguments, add_train_arguments):
                    help="also train on images coded by this learned codec")
     p.add_argument("--target-accuracy", type=float, default=0.8,
                    help="validation accuracy for time-to-accuracy (default: 0.8)")
+    p.add_argument("--skip-original", action="store_true",
+                   help="leave out the reference run on the original images (e.g. when only adding --learned)")
     p.add_argument("--out", required=True, metavar="DIR")
 
     p = sub.add_parser("same-quality", help="experiment 2: train and test at the same JPEG quality")
@@ -77,6 +85,12 @@ def add_experiment_parsers(sub, add_data_arguments, add_train_arguments):
     p.add_argument("--patience", type=int, default=1, help="plateau: epochs without a better val loss (default: 1)")
     p.add_argument("--out", required=True, metavar="DIR")
 
+    p = sub.add_parser("plot", help="redraw the plots of a results folder, optionally for another TTA target")
+    p.add_argument("results", metavar="DIR", help="a folder written by train-compressed or same-quality")
+    p.add_argument("--target-accuracy", type=float, help="recompute time to this validation accuracy")
+    p.add_argument("--merge", action="append", default=[], metavar="DIR",
+                   help="append the rows of another results folder of the same experiment first")
+
     p = sub.add_parser("collapse", help="the notebook's collapse below quality 50: as written vs fixed")
     add_data_arguments(p, train_size=2000, val_size=500, test_size=2000)
     add_train_arguments(p, epochs=3)
@@ -90,6 +104,8 @@ def add_experiment_parsers(sub, add_data_arguments, add_train_arguments):
 def run_experiment(args):
     from ..fileio import check_writable_dir
 
+    if args.action == "plot":
+        return run_plot(args)
     check_writable_dir(args.out)
     runner = {"datasets": run_datasets, "train-compressed": run_train_compressed, "same-quality": run_same_quality,
               "multi-quality": run_multi_quality, "collapse": run_collapse}[args.action]
@@ -196,9 +212,10 @@ def run_train_compressed(args):
     splits = _splits(args)
     codecs = [c.strip() for c in args.codecs.split(",") if c.strip()]
     for c in codecs:
-        if c not in compressed.PILLOW_CODECS:
+        if c not in compressed.PILLOW_CODECS + ("none",):
             raise UserError(f"unknown codec {c!r} for --codecs; choose from {', '.join(compressed.PILLOW_CODECS)}")
-    jobs = [("original", None, None)]
+    codecs = [] if codecs == ["none"] else codecs
+    jobs = [] if args.skip_original else [("original", None, None)]
     for c in codecs:
         qualities = args.jpeg_qualities if c == "jpeg" else args.webp_qualities
         jobs += [(c, compressed.check_quality(q, c), None) for q in qualities]
@@ -222,6 +239,42 @@ def run_train_compressed(args):
         _write(args.out, "train-compressed", _payload(args, splits, target_accuracy=args.target_accuracy,
                                                       test_on="originals", val_on="originals"), rows)
     plots.plot_experiment(rows, args.out, splits.class_names, target=args.target_accuracy)
+    return 0
+
+
+def run_plot(args):
+    """Redraw a results folder's plots (and CSV), with TTA recomputed for --target-accuracy."""
+    import json
+    from pathlib import Path
+
+    from . import plots
+    from .train import time_to_accuracy
+
+    folders = [Path(args.results)] + [Path(m) for m in args.merge]
+    results = []
+    for folder in folders:
+        path = folder / "results.json"
+        if not path.is_file():
+            raise UserError(f"{folder} has no results.json")
+        results.append(json.loads(path.read_text()))
+    result = results[0]
+    if result.get("experiment") not in ("train-compressed", "same-quality"):
+        raise UserError(f"{args.results} holds {result.get('experiment')!r} results; plot redraws "
+                        f"train-compressed and same-quality folders")
+    rows = [r for res in results for r in res["rows"]]
+    target = result.get("target_accuracy")
+    if args.target_accuracy is not None:
+        target = args.target_accuracy
+        for r in rows:
+            r["tta_s"] = time_to_accuracy(r["history"], target) if r.get("history") else None
+    payload = {k: v for k, v in result.items() if k not in ("rows", "experiment")}
+    payload["target_accuracy"] = target
+    if args.merge:
+        payload["merged_from"] = [str(f) for f in folders]
+    _write(args.results, result["experiment"], payload, rows)
+    plots.plot_experiment(rows, args.results, result["class_names"], target=target)
+    for r in rows:
+        _print_row(r)
     return 0
 
 

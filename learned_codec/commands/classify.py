@@ -16,13 +16,14 @@ Sub-commands:
                   block-by-block training, against the single-input backbone, several seeds
   collapse        the notebook's "vanishing gradient" below quality 50: its setup as written
                   against the fixed one
+  plot            redraw a results folder's plots (e.g. time to another target accuracy)
 
 Data: --dataset fashion-mnist (Debian package, default), cifar10 (--cifar-tarball PATH to
 cifar-10-python.tar.gz), folder (--folder ROOT with one sub-folder per class, e.g. labelled
 Pac-Man frames). Nothing is downloaded. Runs on the GPU when one is present.
 """
 
-SUBCOMMANDS = ("train", "datasets", "train-compressed", "same-quality", "multi-quality", "collapse")
+SUBCOMMANDS = ("train", "datasets", "train-compressed", "same-quality", "multi-quality", "collapse", "plot")
 
 
 def add_data_arguments(p, train_size=None, val_size=2000, test_size=None):
