@@ -207,7 +207,7 @@ def run_datasets(args):
 # ------------------------------------------------------------------------------------ experiment 1
 def run_train_compressed(args):
     from . import compressed, plots
-    from .pipeline import fit_and_test, train_options
+    from .pipeline import fit_and_test, model_options, train_options
 
     splits = _splits(args)
     codecs = [c.strip() for c in args.codecs.split(",") if c.strip()]
@@ -232,7 +232,7 @@ def run_train_compressed(args):
             summary = cset.summary(splits.train_x)
         train_x = splits.train_x if cset is None else cset.images
         _, _, metrics = fit_and_test(splits, train_x, splits.val_x, splits.test_x, arch=args.arch, train=train,
-                                     target_accuracy=args.target_accuracy, device=args.device,
+                                     model_options=model_options(args), target_accuracy=args.target_accuracy, device=args.device,
                                      progress=_progress(args), desc=f"{codec} q={q}")
         rows.append(_result_row("train-compressed", codec, q, summary, metrics))
         _print_row(rows[-1])
@@ -287,7 +287,7 @@ def _print_row(r):
 # ------------------------------------------------------------------------------------ experiment 2
 def run_same_quality(args):
     from . import compressed, plots
-    from .pipeline import fit_and_test, train_options
+    from .pipeline import fit_and_test, model_options, train_options
 
     splits = _splits(args)
     qualities = [compressed.check_quality(q, "jpeg") for q in args.qualities]
@@ -303,7 +303,7 @@ def run_same_quality(args):
             tx, vx, sx = train_sets[q].images, val_sets[q], test_sets[q]
             summary = train_sets[q].summary(splits.train_x)
         _, _, metrics = fit_and_test(splits, tx, vx, sx, arch=args.arch, train=train,
-                                     target_accuracy=args.target_accuracy, device=args.device,
+                                     model_options=model_options(args), target_accuracy=args.target_accuracy, device=args.device,
                                      progress=_progress(args), desc=f"same q={q}")
         rows.append(_result_row("same-quality", codec, q, summary, metrics))
         _print_row(rows[-1])
@@ -336,7 +336,7 @@ def run_multi_quality(args):
     from .blockwise import train_block_by_block
     from .data import data_config, to_model_input
     from .model import MultiQualityClassifier, build_classifier, default_model_config
-    from .pipeline import train_options
+    from .pipeline import model_options, train_options
     from .train import per_class_accuracy, predict, resolve_device, train_classifier
 
     if not args.seeds:
@@ -355,8 +355,8 @@ def run_multi_quality(args):
         # The shared starting point: a backbone trained on the originals (the thesis started
         # from a pretrained model); both arms start from a copy of it.
         torch.manual_seed(seed)
-        backbone = build_classifier(default_model_config("notebook-cnn", data["channels"], data["image_size"],
-                                                         n_classes))
+        backbone = build_classifier({**default_model_config("notebook-cnn", data["channels"], data["image_size"],
+                                                            n_classes), **model_options(args)})
         t0 = time.perf_counter()
         pre_hist = train_classifier(backbone, single["train_x"], splits.train_y, single["val_x"], splits.val_y,
                                     epochs=train["epochs"], batch_size=train["batch_size"], lr=train["lr"],
@@ -456,7 +456,7 @@ def run_collapse(args):
     import numpy as np
 
     from . import compressed, plots
-    from .pipeline import fit_and_test, train_options
+    from .pipeline import fit_and_test, model_options, train_options
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     for v in variants:
@@ -464,21 +464,23 @@ def run_collapse(args):
             raise UserError(f"unknown variant {v!r}; choose from notebook, raw-inputs, fixed")
     splits = _splits(args)
     rows = []
+    # Every variant trains like the notebook (RMSprop 1e-3 with Keras' decay 1e-6, its shift/flip
+    # augmentation, batch --batch-size); they differ in one factor at a time:
+    #   notebook    its read-back (every image = the first) and no normalisation (raw 0..255)
+    #   raw-inputs  correct read-back, still raw 0..255
+    #   fixed       correct read-back and z-score with the training images' statistics
+    train = {**train_options(args), "optimizer": "rmsprop", "lr_decay": 1e-6, "augment": True}
     for q in [compressed.check_quality(q, "jpeg") for q in args.qualities]:
         good = compressed.pillow_set(splits.train_x, "jpeg", q)
         for variant in variants:
             if variant == "notebook":
                 train_x, nbytes = notebook_readback(splits.train_x, "jpeg", q)
-                # The notebook's run: RMSprop 1e-3 with Keras decay 1e-6, its augmentation, raw 0..255.
-                train = {**train_options(args), "optimizer": "rmsprop", "lr_decay": 1e-6, "augment": True}
-                normalize = "none"
             else:
                 train_x, nbytes = good.images, good.total_bytes
-                train = train_options(args)
-                normalize = "none" if variant == "raw-inputs" else "train-stats"
+            normalize = "train-stats" if variant == "fixed" else "none"
             _, _, metrics = fit_and_test(splits, train_x, splits.val_x, splits.test_x, arch=args.arch, train=train,
-                                         normalize=normalize, device=args.device, progress=_progress(args),
-                                         desc=f"{variant} q={q}")
+                                         model_options=model_options(args), normalize=normalize,
+                                         device=args.device, progress=_progress(args), desc=f"{variant} q={q}")
             distinct = len(np.unique(train_x.reshape(len(train_x), -1), axis=0))
             row = _result_row("collapse", "jpeg", q, {"total_bytes": int(nbytes)}, metrics, arm=variant,
                               distinct_training_images=int(distinct), normalize=normalize,

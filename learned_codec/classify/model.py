@@ -36,6 +36,7 @@ NOTEBOOK_DEFAULTS = {
     "activation": "elu",
     "batchnorm": True,
     "l2": 1e-4,
+    "bn_momentum": KERAS_BN_MOMENTUM,
 }
 
 HELMHOLTZ_SETTINGS = {
@@ -74,14 +75,15 @@ class ConvBlock(nn.Sequential):
 
     The notebook puts BatchNorm AFTER the activation (ELU then BN); kept as in the reference."""
 
-    def __init__(self, in_channels, out_channels, dropout, activation="elu", batchnorm=True):
+    def __init__(self, in_channels, out_channels, dropout, activation="elu", batchnorm=True,
+                 bn_momentum=KERAS_BN_MOMENTUM):
         act = ACTIVATIONS[activation]
         layers = []
         for i in range(2):
             layers.append(nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, 3, padding=1))
             layers.append(act())
             if batchnorm:
-                layers.append(nn.BatchNorm2d(out_channels, eps=KERAS_BN_EPS, momentum=KERAS_BN_MOMENTUM))
+                layers.append(nn.BatchNorm2d(out_channels, eps=KERAS_BN_EPS, momentum=bn_momentum))
         layers += [nn.MaxPool2d(2), nn.Dropout(dropout)]
         super().__init__(*layers)
 
@@ -96,7 +98,8 @@ class NotebookCNN(nn.Module):
     """
 
     def __init__(self, in_channels=3, num_classes=10, image_size=32, widths=(32, 64, 128),
-                 dropouts=(0.2, 0.3, 0.4), activation="elu", batchnorm=True, l2=1e-4):
+                 dropouts=(0.2, 0.3, 0.4), activation="elu", batchnorm=True, l2=1e-4,
+                 bn_momentum=KERAS_BN_MOMENTUM):
         super().__init__()
         if len(widths) != len(dropouts):
             raise UserError(f"widths {list(widths)} and dropouts {list(dropouts)} differ in length")
@@ -110,7 +113,7 @@ class NotebookCNN(nn.Module):
         self.l2 = float(l2)
         blocks, c = [], in_channels
         for w, d in zip(widths, dropouts):
-            blocks.append(ConvBlock(c, w, d, activation, batchnorm))
+            blocks.append(ConvBlock(c, w, d, activation, batchnorm, bn_momentum))
             c = w
         self.blocks = nn.ModuleList(blocks)
         self.feature_dim = c * side * side
@@ -272,7 +275,8 @@ def build_classifier(config):
     if arch == "notebook-cnn":
         opts = {**NOTEBOOK_DEFAULTS, **{k: config[k] for k in NOTEBOOK_DEFAULTS if k in config}}
         return NotebookCNN(**common, widths=tuple(opts["widths"]), dropouts=tuple(opts["dropouts"]),
-                           activation=opts["activation"], batchnorm=bool(opts["batchnorm"]), l2=opts["l2"])
+                           activation=opts["activation"], batchnorm=bool(opts["batchnorm"]), l2=opts["l2"],
+                           bn_momentum=float(opts["bn_momentum"]))
     setting = int(arch.split("-")[1])
     return HelmholtzCNN(setting, **common, final_relu=bool(config.get("final_relu", False)),
                         l2=float(config.get("l2", 0.0)))

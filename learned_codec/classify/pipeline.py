@@ -62,6 +62,15 @@ def train_options(args_like):
             "augment": bool(get("augment", False)), "seed": int(get("seed", 0))}
 
 
+def model_options(args_like):
+    """Model options set on the command line (only those that apply to the arch)."""
+    get = (lambda k: args_like.get(k)) if isinstance(args_like, dict) else (lambda k: getattr(args_like, k, None))
+    arch = get("arch") or "notebook-cnn"
+    if arch == "notebook-cnn" and get("bn_momentum") is not None:
+        return {"bn_momentum": float(get("bn_momentum"))}
+    return {}
+
+
 def fit_and_test(splits, train_x, val_x, test_x, *, arch="notebook-cnn", model_options=None, train=None,
                  normalize="train-stats", target_accuracy=None, stop_at_target=False, device=None,
                  progress=True, desc="train"):
