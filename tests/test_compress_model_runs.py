@@ -106,17 +106,15 @@ def test_cli_on_a_codec_run(codec_run, tmp_path, capsys):
     save_split(data, "test", _frames(2, 4))
     save_split(data, "train", _frames(4, 5))
     out = tmp_path / "report"
-    code = cli.main(["compress-model", str(codec_run), "--method", "prune,fp16", "--sparsity", "0.3",
-                     "--steps", "1", "--finetune-batches", "1", "--batch-size", "2", "--train-frames", "4",
-                     "--latency-repeats", "1", "--data", str(data), "--no-progress", "--out", str(out)])
+    code = cli.main(["compress-model", str(codec_run), "--method", "fp16", "--latency-repeats", "1",
+                     "--data", str(data), "--no-progress", "--out", str(out)])
     assert code == 0
-    for name in ("report.json", "summary.csv", "report.md", "decoder_rd.png", "prune-0.3/model.safetensors",
+    for name in ("report.json", "summary.csv", "report.md", "decoder_rd.png", "fp16/model.safetensors",
                  "fp16/config.json"):
         assert (out / name).is_file(), name
     lines = (out / "summary.csv").read_text().splitlines()
-    assert lines[0].startswith("variant,") and [line.split(",")[0] for line in lines[1:]] == \
-        ["original", "prune-0.3", "fp16"]
-    assert "prune-0.3" in capsys.readouterr().out
+    assert lines[0].startswith("variant,") and [line.split(",")[0] for line in lines[1:]] == ["original", "fp16"]
+    assert "fp16" in capsys.readouterr().out
 
 
 def test_cli_refuses_bad_arguments(codec_run, tmp_path, capsys):
@@ -131,7 +129,7 @@ def test_cli_refuses_bad_arguments(codec_run, tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def classifier_run(tmp_path_factory):
-    """A briefly trained notebook CNN on 600 Fashion-MNIST images (enough to beat chance)."""
+    """A briefly trained notebook CNN on 300 Fashion-MNIST images (enough to beat chance)."""
     from learned_codec.classify.data import data_config, load_classification_data, subset, to_model_input
     from learned_codec.classify.model import build_classifier, default_model_config
     from learned_codec.classify.run import save_classifier_run
@@ -139,7 +137,7 @@ def classifier_run(tmp_path_factory):
 
     images, labels, classes = load_classification_data("fashion-mnist", "train")
     val_x, val_y = subset(images, labels, 100, 0, 0)
-    tr_x, tr_y = subset(images, labels, 600, 0, 100)
+    tr_x, tr_y = subset(images, labels, 300, 0, 100)
     data = data_config("fashion-mnist", classes, tr_x)
     cfg = default_model_config("notebook-cnn", 1, 32, 10)
     torch.manual_seed(0)
@@ -148,7 +146,7 @@ def classifier_run(tmp_path_factory):
                      seed=0, device="cpu", progress=False)
     run = tmp_path_factory.mktemp("classifier")
     save_classifier_run(run, model, {"model": cfg, "data": data,
-                                     "train": {"seed": 0, "sizes": {"train": 600, "val": 100}}})
+                                     "train": {"seed": 0, "sizes": {"train": 300, "val": 100}}})
     return run
 
 
@@ -158,14 +156,14 @@ def test_cli_on_a_classifier_run(classifier_run, tmp_path):
 
     out = tmp_path / "report"
     code = cli.main(["compress-model", str(classifier_run), "--method", "all", "--sparsity", "0.5",
-                     "--steps", "1", "--finetune-size", "200", "--finetune-epochs", "1", "--test-size", "300",
+                     "--steps", "1", "--finetune-size", "100", "--finetune-epochs", "1", "--test-size", "200",
                      "--latency-repeats", "1", "--no-progress", "--out", str(out)])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     rows = {r["variant"]: r for r in report["rows"]}
     assert list(rows) == ["original", "prune-0.5", "fp16", "int8-dynamic"]
     assert abs(rows["prune-0.5"]["reached_sparsity"] - 0.5) <= 0.01
-    assert report["test_images"] == 300
+    assert report["test_images"] == 200
     for name, r in rows.items():
         assert r["top1"] == pytest.approx(r["micro_f1"])  # single-label: micro F1 = top-1
         assert len(r["class_accuracy"]) == 10
@@ -175,7 +173,7 @@ def test_cli_on_a_classifier_run(classifier_run, tmp_path):
             assert r["impacted_images_exact"] == pytest.approx(sum(cie["impacted_images_per_class"]))
     assert rows["fp16"]["model_file_bytes"] < 0.55 * rows["original"]["model_file_bytes"]
     assert rows["int8-dynamic"]["model_file_bytes"] < 0.35 * rows["original"]["model_file_bytes"]
-    assert abs(rows["fp16"]["delta_top1"]) <= 0.01  # 3 of 300 images at most
+    assert abs(rows["fp16"]["delta_top1"]) <= 0.01  # 2 of 200 images at most
     for name in ("summary.csv", "per_class.csv", "per_class.png", "report.md"):
         assert (out / name).is_file(), name
     model, config = load_compressed_classifier(out / "int8-dynamic")

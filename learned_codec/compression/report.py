@@ -186,9 +186,11 @@ def codec_markdown(report):
                   f"{r['delta_psnr']:+.2f} | {r['ssim']:.4f} | {r['delta_ssim']:+.4f} | "
                   f"{r['decoder_ms_per_frame']:.2f} |")
     lat = rows[0]["latency"]
-    md += ["", f"Decoder latency: median of {lat['repeats']} decodes of a batch of {lat['batch']} codes, "
-               f"{lat['threads']} CPU threads, after 2 warm-up runs. The rate (bytes per frame) does not "
-               "change: only the decoder is compressed.", "", "![decoder RD](decoder_rd.png)", ""]
+    md += ["", f"Decoder latency: median of {lat['repeats']} `model.decode` calls on a batch of {lat['batch']} "
+               f"codes, {lat['threads']} CPU threads, after 2 warm-up runs, on the model as loaded (BatchNorm "
+               "not folded); `decode_fps` in summary.csv is the codec's whole decode of the test frames "
+               "(container, dequantization and its BatchNorm-folded copy of the model). The rate (bytes per "
+               "frame) does not change: only the decoder is compressed.", "", "![decoder RD](decoder_rd.png)", ""]
     return "\n".join(md)
 
 
