@@ -51,6 +51,19 @@ def test_jpeg_simulate_sets_equal_pillow_for_grey_and_rgb(grey):
     assert np.array_equal(compressed.simulate_jpeg(rgb, [30])[30], compressed.pillow_set(rgb, "jpeg", 30).images)
 
 
+def test_learned_set_bytes_are_the_container_file_sizes(grey):
+    from learned_codec.codec import load_codecs
+
+    codec = load_codecs(["conv5"])[0]  # the shipped model: any conv model codes 28 x 28 frames
+    cset = compressed.learned_set(grey[:5], codec, chunk=3)
+    rgb = np.repeat(grey[:5], 3, axis=-1)
+    files = [codec.encode(rgb[:3]), codec.encode(rgb[3:])]
+    assert cset.total_bytes == sum(len(f) for f in files)
+    assert cset.bytes_per_image.tolist()[:3] == [len(files[0]) // 3 + (i < len(files[0]) % 3) for i in range(3)]
+    decoded = codec.decode(files[1]).astype(np.float32).mean(-1, keepdims=True)
+    assert np.array_equal(cset.images[3:], np.round(decoded).astype(np.uint8))
+
+
 @pytest.mark.parametrize("quality,codec", [(0, "jpeg"), (101, "jpeg"), (-1, "webp"), (2.5, "jpeg")])
 def test_bad_quality_is_a_user_error(grey, quality, codec):
     with pytest.raises(UserError, match="quality"):

@@ -5,7 +5,7 @@
         length of each image's own file (one standalone file per image, like the notebook).
     pillow_set(images, "jpeg"|"webp", quality)   real files through Pillow, decoded back
     simulated_jpeg_sets(images, qualities)       ops.jpeg_simulate, all qualities in one pass
-    learned_set(images, codec)                   a learned codec (LearnedCodec), real bytes
+    learned_set(images, codec)                   a learned codec (LearnedCodec), real .lcf bytes
 
 Pillow settings are those of learned_codec.baselines (JPEG 4:4:4 with optimised Huffman
 tables, WebP method 6). Grey images (C = 1, Fashion-MNIST) are coded as one-channel JPEG
@@ -145,10 +145,14 @@ def simulated_jpeg_sets(images, qualities, with_bytes=True):
     return sets
 
 
-def learned_set(images, codec, batch=256, progress=False):
-    """Images through a learned codec (learned_codec.codec.LearnedCodec): real bytes per image.
+def learned_set(images, codec, chunk=500, progress=False):
+    """Images through a learned codec (learned_codec.codec.LearnedCodec): real bytes.
 
-    Grey images are replicated to RGB for the codec and decoded back to grey (mean of RGB)."""
+    The set is coded as one container file per `chunk` images (the .lcf header, ~300 bytes
+    with the weights' SHA-256, is paid once per file rather than once per 784-pixel image);
+    each image is charged an equal share of its file, so total_bytes is exactly the sum of
+    the file lengths. Grey images are replicated to RGB for the codec and decoded back to
+    grey (mean of the decoded R, G, B)."""
     from tqdm import tqdm
 
     images = _check_images(images)
@@ -156,11 +160,15 @@ def learned_set(images, codec, batch=256, progress=False):
     rgb = np.repeat(images, 3, axis=-1) if grey else images
     out = np.empty_like(images)
     sizes = np.empty(len(images), np.int64)
-    for i in tqdm(range(len(images)), desc=f"learned {codec.setting}", disable=not progress, leave=False):
-        data = codec.encode_frame(rgb[i]) if hasattr(codec, "encode_frame") else codec.encode(rgb[i:i + 1])
-        sizes[i] = len(data)
-        dec = codec.decode_frame(data) if hasattr(codec, "decode_frame") else codec.decode(data)[0]
-        out[i] = np.round(dec.astype(np.float32).mean(-1, keepdims=True)).astype(np.uint8) if grey else dec
+    for i in tqdm(range(0, len(images), chunk), desc=f"learned {codec.setting}", disable=not progress, leave=False):
+        part = rgb[i:i + chunk]
+        data = codec.encode(part)
+        share, extra = divmod(len(data), len(part))
+        sizes[i:i + len(part)] = share
+        sizes[i:i + extra] += 1
+        dec = np.asarray(codec.decode(data))
+        out[i:i + len(part)] = np.round(dec.astype(np.float32).mean(-1, keepdims=True)).astype(np.uint8) \
+            if grey else dec
     return CompressedSet(getattr(codec, "name", "learned"), getattr(codec, "setting", ""), out, sizes)
 
 

@@ -174,9 +174,14 @@ def _payload(args, splits, **more):
 
 
 def _learned_codecs(specs):
-    from ..codec import LearnedCodec
+    """Learned codecs from 'RUN_DIR_OR_NAME[:QUANT]' specs (see learned_codec.codec.parse_codec_spec);
+    each image becomes its own file (header included), so its bytes are a real file's."""
+    from ..codec import load_codecs
 
-    return [LearnedCodec.load(spec) for spec in specs]
+    codecs = load_codecs(specs)
+    for spec, codec in zip(specs, codecs):
+        codec.setting = spec
+    return codecs
 
 
 # ------------------------------------------------------------------------------------ datasets
