@@ -126,3 +126,21 @@ def test_unknown_dataset_is_rejected_by_the_parser(capsys):
         cli.main(["classify", "train", "--dataset", "imagenet", "--out", "x"])
     assert e.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_labelled_folder_data_set_trains(tmp_path, capsys):
+    # e.g. Pac-Man frames sorted by a labelled task: ROOT/<class>/*.png, train/ and test/ splits.
+    from data_tools.sources import write_png
+
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 10), ("test", 4)):
+        for name, level in (("dark", 40), ("bright", 200)):
+            for i in range(n):
+                image = np.clip(rng.normal(level, 20, (16, 16, 3)), 0, 255).astype(np.uint8)
+                write_png(tmp_path / "frames" / split / name / f"{i:03d}.png", image)
+    code = cli.main(["classify", "train", "--dataset", "folder", "--folder", str(tmp_path / "frames"),
+                     "--val-size", "4", "--epochs", "1", "--quiet", "--out", str(tmp_path / "run")])
+    assert code == 0
+    _, config = load_classifier_run(tmp_path / "run")
+    assert config["data"]["class_names"] == ["bright", "dark"] and config["data"]["image_size"] == 16
+    assert config["train"]["sizes"] == {"train": 16, "val": 4, "test": 8}
