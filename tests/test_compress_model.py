@@ -151,3 +151,27 @@ def test_variant_parsing():
         parse_variants(["prune"], [1.0])
     with pytest.raises(ValueError, match="unknown method"):
         parse_variants(["int4"], [])
+
+
+def test_batchnorm_recalibration_matches_the_decoder_inputs():
+    from learned_codec.compression.decoder import recalibrate_batchnorm
+
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.decoder = nn.Sequential(nn.Conv2d(2, 4, 1), nn.BatchNorm2d(4))
+
+        def decode(self, code):
+            return self.decoder(code)
+
+    torch.manual_seed(0)
+    model = Tiny().eval()
+    inputs = torch.randn(10, 2, 3, 3) * 3 + 1
+    assert recalibrate_batchnorm(model, ["decoder"], inputs, batch_size=4) == 1
+    with torch.no_grad():
+        pre = model.decoder[0](inputs)
+    bn = model.decoder[1]
+    # momentum=None: the plain average of the three batches' means (4, 4, 2 inputs), one weight per batch
+    means = [pre[i:i + 4].mean(dim=(0, 2, 3)) for i in range(0, 10, 4)]
+    torch.testing.assert_close(bn.running_mean, sum(means) / 3)
+    assert not bn.training and bn.momentum == 0.1
