@@ -112,7 +112,6 @@ def test_classify_train_cli_writes_a_loadable_run(tmp_path, capsys):
     (["--dataset", "cifar10", "--cifar-tarball", "/nonexistent/cifar-10-python.tar.gz"], "does not exist"),
     (["--dataset", "folder", "--folder", "/nonexistent"], "does not exist"),
     (["--train-size", "0"], "at least 1"),
-    (["--arch", "vgg"], "unknown classifier architecture"),
 ])
 def test_classify_train_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, message):
     code = cli.main(["classify", "train", "--quiet", "--epochs", "1", "--out", str(tmp_path / "r")] + argv)
@@ -121,9 +120,17 @@ def test_classify_train_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, mes
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_unknown_dataset_is_rejected_by_the_parser(capsys):
+def test_parser_arch_list_matches_the_model_registry():
+    from learned_codec.classify.model import ARCHS
+    from learned_codec.commands.classify import CLASSIFIER_ARCHS
+
+    assert CLASSIFIER_ARCHS == ARCHS
+
+
+@pytest.mark.parametrize("argv", [["--dataset", "imagenet"], ["--arch", "vgg"]])
+def test_unknown_dataset_or_arch_is_rejected_by_the_parser(capsys, argv):
     with pytest.raises(SystemExit) as e:
-        cli.main(["classify", "train", "--dataset", "imagenet", "--out", "x"])
+        cli.main(["classify", "train", *argv, "--out", "x"])
     assert e.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
 

@@ -23,6 +23,8 @@ cifar-10-python.tar.gz), folder (--folder ROOT with one sub-folder per class, e.
 Pac-Man frames). Nothing is downloaded. Runs on the GPU when one is present.
 """
 
+# learned_codec.classify.model.ARCHS, repeated here so that building the parser imports no torch.
+CLASSIFIER_ARCHS = ("notebook-cnn",) + tuple(f"helmholtz-{i}" for i in range(6))
 SUBCOMMANDS = ("train", "datasets", "train-compressed", "same-quality", "multi-quality", "collapse", "plot")
 
 
@@ -42,7 +44,7 @@ def add_data_arguments(p, train_size=None, val_size=2000, test_size=None):
 
 def add_train_arguments(p, epochs=5):
     g = p.add_argument_group("training")
-    g.add_argument("--arch", default="notebook-cnn",
+    g.add_argument("--arch", default="notebook-cnn", choices=CLASSIFIER_ARCHS, metavar="ARCH",
                    help="notebook-cnn (default) or helmholtz-0 .. helmholtz-5 (the six perceptual-"
                         "compression settings)")
     g.add_argument("--epochs", type=int, default=epochs, help=f"epochs (default: {epochs})")
