@@ -43,8 +43,11 @@ def plot_experiment(rows, out, class_names, target=None):
 
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for c in codecs:
-        pts = sorted((r["quality"], r["test_acc"]) for r in rows if r["codec"] == c)
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=c)
+        # Codecs without a numeric quality (learned models) only appear in accuracy_vs_bytes.
+        pts = sorted((r["quality"], r["test_acc"]) for r in rows
+                     if r["codec"] == c and isinstance(r["quality"], (int, float)))
+        if pts:
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", label=c)
     if original:
         ax.axhline(original["test_acc"], color="k", ls="--", label="original")
     ax.set(xlabel="quality", ylabel="test accuracy", title="Test accuracy vs training-set quality")
