@@ -5,6 +5,7 @@
     run.py          save_classifier_run / load_classifier_run (config.json + model.safetensors)
     train.py        train_classifier, predict, evaluate, time_to_accuracy
     pipeline.py     splits and one train + test, shared by the experiments
+    blockwise.py    block-by-block training (head first, lr / 10 per unfrozen block) with cached bottlenecks
     compressed.py   compressed data sets (Pillow JPEG/WebP, jpeg_simulate, a learned codec) with bytes
     experiments.py  experiments 1-3 and the notebook-collapse study, their CLI parsers
     plots.py        PNG plots of the results
