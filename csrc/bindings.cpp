@@ -115,6 +115,15 @@ int64_t kmeans_fit(std::uintptr_t x, std::uintptr_t c, int64_t n, int64_t d, int
   return it;
 }
 
+int64_t rans_decode(std::uintptr_t data, int64_t nbytes, std::uintptr_t indexes, int64_t n,
+                    std::uintptr_t cdfs, int64_t n_cdfs, int64_t cdf_stride, std::uintptr_t cdf_lengths,
+                    std::uintptr_t offsets, std::uintptr_t out) {
+  py::gil_scoped_release release;
+  return lc::rans_decode_cpu(ptr<const uint8_t>(data), nbytes, ptr<const int32_t>(indexes), n,
+                             ptr<const int32_t>(cdfs), n_cdfs, cdf_stride, ptr<const int32_t>(cdf_lengths),
+                             ptr<const int32_t>(offsets), ptr<int32_t>(out));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_C, m) {
@@ -134,4 +143,5 @@ PYBIND11_MODULE(_C, m) {
   m.def("latent_dequantize", &latent_dequantize);
   m.def("kmeans_assign", &kmeans_assign);
   m.def("kmeans_fit", &kmeans_fit);
+  m.def("rans_decode", &rans_decode);
 }

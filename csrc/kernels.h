@@ -128,4 +128,23 @@ int64_t kmeans_fit_cuda(const float* x, float* centroids, int64_t n, int64_t d,
                         int64_t k, int64_t iters, uint64_t seed, void* stream);
 #endif
 
+// ---- rANS decoding (CPU only: one sequential state per string) --------------
+// Decodes n symbols from one rANS string of CompressAI's entropy coder
+// (compressai.ans: 64-bit state, 32-bit little-endian words, 16-bit CDFs, 4-bit
+// bypass chunks) exactly as its RansDecoder::decode_with_indexes does for a valid
+// string, with every read bounds-checked. cdfs: n_cdfs rows of cdf_stride int32
+// (row c valid up to cdf_lengths[c]); symbol i uses row indexes[i]; out[i] =
+// decoded value + offsets[row]. Returns 0, or one of the negative codes below.
+enum RansStatus : int64_t {
+  kRansBadLength = -1,   // string shorter than 8 bytes or not whole 32-bit words
+  kRansBadTable = -2,    // a CDF row is not 0 .. 65536 strictly increasing
+  kRansBadIndex = -3,    // an index outside 0 .. n_cdfs-1
+  kRansOverrun = -4,     // the data ends before the symbols do
+  kRansBadBypass = -5,   // an escape value longer than an int32
+  kRansTrailing = -6,    // words left over after the last symbol
+};
+int64_t rans_decode_cpu(const uint8_t* data, int64_t nbytes, const int32_t* indexes, int64_t n,
+                        const int32_t* cdfs, int64_t n_cdfs, int64_t cdf_stride,
+                        const int32_t* cdf_lengths, const int32_t* offsets, int32_t* out);
+
 }  // namespace lc

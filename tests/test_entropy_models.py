@@ -197,6 +197,23 @@ def test_learned_codec_entropy_round_trip(runs, models, arch, tmp_path):
             _split_hyperprior_payload(b"\x20" + bytes(10))
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+def test_crafted_rans_strings_with_valid_crcs_are_refused(runs, arch):
+    # CRCs catch random damage; a file rebuilt with hostile rANS strings and correct
+    # CRCs reaches the entropy decoder, which must refuse it (CompressAI's own decoder
+    # reads past the string or loops on an escape length taken from the data).
+    from learned_codec.codec import _uvarint
+    from learned_codec.container import pack
+
+    codec = LearnedCodec.load(runs[arch])
+    meta, sections = unpack(codec.encode(blocky_frames(2, seed=3)))
+    for hostile in (b"\xff" * 64, b"\x00" * 8, bytes(range(256)) * 4):
+        if arch == "hyperprior":
+            hostile = _uvarint(len(hostile)) + hostile + hostile
+        with pytest.raises(ContainerError, match="does not decode"):
+            codec.decode(pack(meta, [hostile] * len(sections)))
+
+
 def test_entropy_quantizer_needs_an_entropy_model():
     from learned_codec.models.registry import default_config
 

@@ -57,6 +57,7 @@ from compressai.layers import GDN
 from compressai.models.base import get_scale_table
 from compressai.models.utils import conv, deconv
 
+from .. import ops
 from .conv import REFERENCE_FRAME_SIZE, check_images, pad_to_multiple
 from .registry import register
 
@@ -92,6 +93,35 @@ def synthesis(N, M):
     return nn.Sequential(deconv(M, N), ThreadInvariantGDN(N, inverse=True), deconv(N, N),
                          ThreadInvariantGDN(N, inverse=True), deconv(N, N),
                          ThreadInvariantGDN(N, inverse=True), deconv(N, 3))
+
+
+class CheckedRansCoder:
+    """CompressAI's rANS encoder with a bounds-checked decoder (ops.rans_decode).
+
+    compressai.ans.RansDecoder trusts its input: a file with valid CRCs but a crafted
+    rANS string makes it read past the string's end or loop on an escape length
+    taken from the data. ops.rans_decode decodes every string CompressAI's encoder
+    makes to the same values (tested) and refuses the others with RansDecodeError
+    (a ValueError, which the codec reports as a bad file)."""
+
+    name = "ans"
+
+    def __init__(self):
+        from compressai import ans
+
+        self._encoder = ans.RansEncoder()
+
+    def encode_with_indexes(self, *args, **kwargs):
+        return self._encoder.encode_with_indexes(*args, **kwargs)
+
+    def decode_with_indexes(self, string, indexes, cdfs, cdf_lengths, offsets):
+        return ops.rans_decode(string, indexes, cdfs, cdf_lengths, offsets).tolist()
+
+
+def checked(entropy_model):
+    """entropy_model (an EntropyBottleneck or GaussianConditional) decoding with CheckedRansCoder."""
+    entropy_model.entropy_coder = CheckedRansCoder()
+    return entropy_model
 
 
 class EntropyCodedAutoencoder(nn.Module):
@@ -192,7 +222,7 @@ class EntropyCodedAutoencoder(nn.Module):
 class FactorizedPrior(EntropyCodedAutoencoder):
     def __init__(self, N=64, M=96, lmbda=DEFAULT_LMBDA, frame_size=REFERENCE_FRAME_SIZE):
         super().__init__(N, M, lmbda, frame_size)
-        self.entropy_bottleneck = EntropyBottleneck(M)
+        self.entropy_bottleneck = checked(EntropyBottleneck(M))
 
     def forward(self, x):
         y = self.encode(x)
@@ -222,8 +252,8 @@ class FactorizedPrior(EntropyCodedAutoencoder):
 class ScaleHyperprior(EntropyCodedAutoencoder):
     def __init__(self, N=64, M=96, lmbda=DEFAULT_LMBDA, frame_size=REFERENCE_FRAME_SIZE):
         super().__init__(N, M, lmbda, frame_size)
-        self.entropy_bottleneck = EntropyBottleneck(N)
-        self.gaussian_conditional = GaussianConditional(None)
+        self.entropy_bottleneck = checked(EntropyBottleneck(N))
+        self.gaussian_conditional = checked(GaussianConditional(None))
         self.h_a = nn.Sequential(conv(M, N, stride=1, kernel_size=3), nn.ReLU(inplace=True),
                                  conv(N, N), nn.ReLU(inplace=True), conv(N, N))
         self.h_s = nn.Sequential(deconv(N, N), nn.ReLU(inplace=True), deconv(N, N), nn.ReLU(inplace=True),
