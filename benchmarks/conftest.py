@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 RESULTS = {}  # name -> mean seconds per call, filled as benchmarks finish
-RATIOS = []   # (what, measured ratio, target text)
+RATIOS = []   # (what, measured ratio, target text[, unit: default "x"])
 
 
 def record(benchmark, name, units=None, unit_name=None):
@@ -37,9 +37,9 @@ def ratio(benchmark, what, ours, baseline, target, higher_is_better=True):
 def pytest_terminal_summary(terminalreporter):
     if not RATIOS:
         return
-    terminalreporter.write_sep("=", "speed-ups (baseline time / our time)")
-    for what, r, target in RATIOS:
-        terminalreporter.write_line(f"{what:<60} {r:8.2f}x   target {target}")
+    terminalreporter.write_sep("=", "speed-ups (baseline time / our time) and throughputs")
+    for what, r, target, *unit in RATIOS:
+        terminalreporter.write_line(f"{what:<60} {r:8.2f}{unit[0] if unit else 'x':<4}  target {target}")
 
 
 def cpu_cores():
