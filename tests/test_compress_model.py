@@ -45,6 +45,17 @@ def test_gradual_pruning_reaches_the_requested_sparsity(target, scope):
             assert abs(s - target) <= 0.01, name
 
 
+def test_sparsity_zero_is_the_fine_tuned_control():
+    # prune-0 runs the same schedule and fine-tuning calls and removes nothing.
+    net = _net()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    steps_seen = []
+    info = apply_method(net, "prune", sparsity_level=0.0, steps=3, finetune=lambda i, s: steps_seen.append(s))
+    assert steps_seen == [0.0, 0.0, 0.0] and info["reached_sparsity"] == 0.0
+    assert set(net.state_dict()) == set(before)
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in before.items())
+
+
 def test_pruning_removes_the_smallest_weights():
     net = _net()
     before = {n: m.weight.detach().abs().clone() for n, m in prunable_weights(net)}
@@ -147,8 +158,11 @@ def test_variant_parsing():
     assert parse_variants(["prune", "fp16"], [0.3, 0.5]) == [("prune", 0.3), ("prune", 0.5), ("fp16", None)]
     with pytest.raises(ValueError, match="needs --sparsity"):
         parse_variants(["prune"], [])
-    with pytest.raises(ValueError, match="between 0 and 1"):
+    with pytest.raises(ValueError, match="between 0"):
         parse_variants(["prune"], [1.0])
+    with pytest.raises(ValueError, match="between 0"):
+        parse_variants(["prune"], [-0.1])
+    assert parse_variants(["prune"], [0.0]) == [("prune", 0.0)]  # the fine-tuned control
     with pytest.raises(ValueError, match="unknown method"):
         parse_variants(["int4"], [])
 

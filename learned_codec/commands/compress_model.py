@@ -46,7 +46,8 @@ def add_arguments(parser):
     parser.add_argument("--method", required=True,
                         help="prune, fp16, int8-dynamic, a comma-separated list, or all")
     parser.add_argument("--sparsity", default=None,
-                        help="target sparsity (or list) for prune: 0.3, 0.5, 0.7, 0.9 (default with all: all four)")
+                        help="target sparsity (or list) for prune: 0.3, 0.5, 0.7, 0.9; 0 is the control (the same "
+                             "fine-tuning, nothing removed). Default with all: 0, 0.3, 0.5, 0.7, 0.9")
     parser.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder")
     prune = parser.add_argument_group("pruning")
     prune.add_argument("--steps", type=int, default=4, help="pruning steps up to the target (default: 4)")

@@ -4,13 +4,15 @@
     sha = save_compressed(path, model, "prune", prefixes, extra_metadata)
     model, info, sha = load_compressed_into(build(), path)   # decoded, runnable
 
-Variants (one per compressed model): "prune-0.3" ... "prune-0.9", "fp16", "int8-dynamic".
+Variants (one per compressed model): "prune-0.3" ... "prune-0.9", "fp16", "int8-dynamic",
+and "prune-0", the control: the same gradual schedule and fine-tuning with nothing
+removed, so that what pruning costs is measured apart from what the extra training gives.
 """
 from ..checkpoint import load_tensors, save_tensors
 from .prune import gradual_prune, layer_sparsities, prunable_weights, sparsity
 from .storage import METHODS, compressed_metadata, decode_state, encode_state, finish_model, plan_encodings
 
-DEFAULT_SPARSITIES = (0.3, 0.5, 0.7, 0.9)
+DEFAULT_SPARSITIES = (0.0, 0.3, 0.5, 0.7, 0.9)  # 0.0: the fine-tuned, unpruned control
 
 
 def variant_name(method, sparsity_level=None):
@@ -27,8 +29,9 @@ def parse_variants(methods, sparsities):
             if not sparsities:
                 raise ValueError("--method prune needs --sparsity")
             for s in sparsities:
-                if not 0.0 < s < 1.0:
-                    raise ValueError(f"sparsity must be between 0 and 1 (exclusive), not {s}")
+                if not 0.0 <= s < 1.0:
+                    raise ValueError(f"sparsity must be between 0 (the fine-tuned control) and 1 "
+                                     f"(exclusive), not {s}")
                 out.append(("prune", float(s)))
         else:
             out.append((method, None))
