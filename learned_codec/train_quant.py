@@ -6,10 +6,13 @@ after training and named that its main weakness.
 
 Storage rules (SPEC "Latent quantization"), reproduced here in plain torch:
     naive:  q = round(clamp(z, 0, 1) * 255) as uint8;        z' = q / 255
-    affine: per frame, scale = (max - min) / 255 (1 if max == min),
-            zero_point = round(-min / scale) (an integer, may lie outside 0..255),
+    affine: per frame, the range [min, max] first widened to contain 0 (so 0 is
+            exact and the zero point an integer in 0..255), scale = (max - min) / 255
+            (1 if max == min), zero_point = round(-min / scale),
             q = clamp(round(z / scale) + zero_point, 0, 255) as uint8;
             z' = (q - zero_point) * scale
+These are ops.latent_quantize's rules, with the same float operations, so the value
+training sees is bit for bit the value a stored code decodes to (tested).
 "Per tensor" for affine means per frame's code tensor: each frame gets its own
 scale and zero point, so a frame decodes on its own (and a batch of frames is
 quantized as the frames would be one by one).
@@ -38,7 +41,7 @@ def naive_dequantized(z):
 def affine_params(z):
     """Per-frame (scale, zero_point), each shaped N x 1 x ... for broadcasting."""
     flat = z.detach().flatten(1)
-    lo, hi = flat.min(dim=1).values, flat.max(dim=1).values
+    lo, hi = flat.min(dim=1).values.clamp(max=0), flat.max(dim=1).values.clamp(min=0)
     scale = (hi - lo) / LEVELS
     scale = torch.where(scale > 0, scale, torch.ones_like(scale))
     zero_point = torch.round(-lo / scale)
@@ -50,27 +53,6 @@ def affine_dequantized(z):
     scale, zero_point = affine_params(z)
     q = torch.clamp(torch.round(z / scale) + zero_point, 0, LEVELS)
     return (q - zero_point) * scale
-
-
-def quantize_uint8(z, method):
-    """Storage form: (uint8 codes, params dict of per-frame float tensors)."""
-    if method == "naive":
-        return torch.round(z.clamp(0, 1) * LEVELS).to(torch.uint8), {}
-    if method == "affine":
-        scale, zero_point = affine_params(z)
-        q = torch.clamp(torch.round(z / scale) + zero_point, 0, LEVELS).to(torch.uint8)
-        return q, {"scale": scale.flatten(), "zero_point": zero_point.flatten()}
-    raise ValueError(f"no uint8 form for quantization {method!r}")
-
-
-def dequantize_uint8(q, method, params):
-    if method == "naive":
-        return q.float() / LEVELS
-    if method == "affine":
-        shape = (-1,) + (1,) * (q.dim() - 1)
-        scale, zero_point = params["scale"].view(shape), params["zero_point"].view(shape)
-        return (q.float() - zero_point) * scale
-    raise ValueError(f"no uint8 form for quantization {method!r}")
 
 
 class StraightThroughQuantizer(nn.Module):
