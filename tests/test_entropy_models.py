@@ -272,6 +272,24 @@ def test_files_decode_identically_across_thread_counts(runs, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), here)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="GPU-encode / CPU-decode needs a CUDA device")
+@pytest.mark.parametrize("arch", ARCHS)
+def test_gpu_encoded_files_decode_on_the_cpu(runs, arch):
+    # The CDF indexes come from the integer hyper-synthesis, so a GPU encoder's file
+    # decodes on the CPU in lock step: the same image up to a pixel's rounding (the
+    # float synthesis differs by last bits across devices), never a desynchronised stream.
+    frames = blocky_frames(4, seed=13)
+    gpu = LearnedCodec.load(runs[arch], device="cuda")
+    cpu = LearnedCodec.load(runs[arch], device="cpu")
+    data = gpu.encode(frames)
+    on_gpu, on_cpu = gpu.decode(data), cpu.decode(data)
+    assert np.abs(on_gpu.astype(int) - on_cpu.astype(int)).max() <= 1
+    # and it is as good a picture as the CPU's own encoding gives (a desynchronised
+    # stream would decode to noise)
+    mse = lambda a: float(np.mean((a.astype(float) - frames.astype(float)) ** 2))
+    assert mse(on_cpu) <= 1.05 * mse(cpu.decode(cpu.encode(frames))) + 1.0
+
+
 # ---- training ---------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
