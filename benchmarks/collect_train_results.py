@@ -3,7 +3,9 @@
     python benchmarks/collect_train_results.py RUNS_DIR OUT_PREFIX
 
 Reads RUNS_DIR/<arch>-<quant>/{config.json,test_metrics.json,metrics.jsonl} and writes
-OUT_PREFIX.json and OUT_PREFIX.md. Runs without test_metrics.json are listed as missing.
+OUT_PREFIX.json and OUT_PREFIX.md. A run without test_metrics.json keeps its row from an
+existing OUT_PREFIX.json (a result made earlier, in another session or on another machine:
+its `run` and `weights_sha256` say which), else it is listed as missing.
 """
 import json
 import sys
@@ -76,6 +78,10 @@ def markdown(rows):
 def main(runs_dir, out_prefix):
     rows = collect(runs_dir)
     out = Path(out_prefix)
+    previous = out.with_suffix(".json")
+    if previous.is_file():
+        kept = {(r["arch"], r["quant"]): r for r in json.loads(previous.read_text()) if r.get("status") == "ok"}
+        rows = [kept.get((r["arch"], r["quant"]), r) if r["status"] == "missing" else r for r in rows]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
     out.with_suffix(".md").write_text(markdown(rows) + "\n")
