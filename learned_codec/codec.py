@@ -76,23 +76,37 @@ class EntropyCoding:
 
     def encode(self, x):
         """float N x 3 x H x W -> one payload (bytes) per frame."""
-        strings = self.model.compress(x)["strings"]
-        if not self.hyperprior:
-            return list(strings[0])
-        return [_uvarint(len(z)) + z + y for y, z in zip(*strings)]
+        return self.encode_with_symbols(x)[0]
 
-    def decode(self, payloads, code_shape):
-        """-> float x_hat N x 3 x H' x W' (the padded size) in [0, 1]."""
+    def encode_with_symbols(self, x):
+        """-> (one payload per frame, int32 N x M x h x w symbols those payloads code)."""
+        out = self.model.compress(x)
+        strings = out["strings"]
+        if not self.hyperprior:
+            return list(strings[0]), out["symbols"]
+        return [_uvarint(len(z)) + z + y for y, z in zip(*strings)], out["symbols"]
+
+    def decode_symbols(self, payloads, code_shape):
+        """Payloads -> the int32 N x M x h x w symbols they code."""
         y_shape = tuple(code_shape[1:])
         try:
             if not self.hyperprior:
                 if any(len(p) < MIN_RANS_STRING for p in payloads):
                     raise ContainerError("entropy payload: truncated rANS string")
-                return self.model.decompress([[bytes(p) for p in payloads]], y_shape)
+                return self.model.decompress_symbols([[bytes(p) for p in payloads]], y_shape)
             y, z = zip(*(_split_hyperprior_payload(p) for p in payloads))
-            return self.model.decompress([list(y), list(z)], self.model.hyper_shape(y_shape), y_shape)
+            return self.model.decompress_symbols([list(y), list(z)], self.model.hyper_shape(y_shape), y_shape)
         except (RuntimeError, ValueError) as e:
             raise ContainerError(f"entropy payload does not decode: {str(e).splitlines()[0]}") from None
+
+    @torch.no_grad()
+    def synthesize(self, symbols):
+        """int32 symbols -> float x_hat N x 3 x H' x W' (the padded size) in [0, 1]."""
+        return self.model.synthesize(self.model.symbols_to_latent(symbols)).clamp_(0, 1)
+
+    def decode(self, payloads, code_shape):
+        """-> float x_hat N x 3 x H' x W' (the padded size) in [0, 1]."""
+        return self.synthesize(self.decode_symbols(payloads, code_shape))
 
 
 class LearnedCodec(Codec):
@@ -259,7 +273,7 @@ class LearnedCodec(Codec):
 def parse_codec_spec(spec):
     """'RUN_DIR_OR_NAME[:QUANT[:k=256,dim=1,gop=30]]' -> (source, quant or None, params).
 
-    gop=N asks for the video mode (latent-delta prediction, a key frame every N)."""
+    gop=N asks for the video mode (temporal prediction, a key frame every N)."""
     parts = str(spec).split(":")
     source, quant, params = parts[0], None, {}
     if len(parts) > 1 and parts[1]:
@@ -278,7 +292,7 @@ def parse_codec_spec(spec):
 
 def load_codecs(specs, device="cpu"):
     """Learned codecs for the evaluation harness, one per spec (see parse_codec_spec)."""
-    from .video import LearnedVideoCodec
+    from .video import make_video_codec
 
     codecs = []
     for spec in specs:
@@ -286,7 +300,7 @@ def load_codecs(specs, device="cpu"):
         gop = params.pop("gop", None)
         try:
             codec = LearnedCodec.load(source, quant=quant, device=device, **params)
-            codecs.append(codec if gop is None else LearnedVideoCodec(codec, gop=gop))
+            codecs.append(codec if gop is None else make_video_codec(codec, gop=gop))
         except (ValueError, TypeError) as e:
             raise UserError(f"{spec}: {e}") from None
     return codecs

@@ -9,8 +9,16 @@ sprites and pellets move, so most of the difference is zeros and the lossless
 coder (zlib/LZMA) shrinks it far below the key frame's size. Prediction runs on
 the decoded symbols, so encoder and decoder stay in lock step (no drift), and
 a key frame lets a player start decoding there.
+
+Entropy-coded models (quant "entropy", EntropyVideoCodec): a key frame is the image
+mode's rANS payload; any other frame is coded both ways, as its own rANS payload and as
+the change of its integer latent symbols from the previous frame's (int16, then
+raw/zlib/LZMA as above), and the shorter is kept (one flag byte says which). The
+symbols, hence the decoded images, are the image mode's in either case; a frame is
+never larger than in image mode, plus its flag byte.
 """
 import numpy as np
+import torch
 
 from .codec_api import Codec, check_frames
 from .container import ContainerError, Meta, pack, unpack
@@ -36,23 +44,76 @@ def undelta_symbols(residuals, gop):
     return out
 
 
-class LearnedVideoCodec(Codec):
-    """A LearnedCodec whose frames are predicted from the previous one in latent space."""
+INTRA, INTER = 0, 1
+BATCH = 16
+
+
+def make_video_codec(image_codec, gop=DEFAULT_GOP):
+    """The video mode for a LearnedCodec: latent-delta for uint8-symbol quantizers,
+    entropy-delta for the entropy-coded models."""
+    if image_codec.quant == "entropy":
+        return EntropyVideoCodec(image_codec, gop)
+    return LearnedVideoCodec(image_codec, gop)
+
+
+def video_codec_for_file(image_codec, meta):
+    """The codec that decodes a file of `meta.mode` (None: an image-mode file)."""
+    if meta.mode == "latent-delta":
+        return LearnedVideoCodec(image_codec)
+    if meta.mode == "entropy-delta":
+        return EntropyVideoCodec(image_codec)
+    if meta.mode in ("intra", "image"):
+        return None
+    raise ContainerError(f"unknown coding mode {meta.mode!r}")
+
+
+class _VideoCodec(Codec):
+    """What both video modes share: the wrapped image codec, the key-frame interval,
+    and reading a file of this mode (every header field checked before use)."""
 
     kind = "video"
+    mode = "?"
 
     def __init__(self, image_codec, gop=DEFAULT_GOP):
         if gop < 1:
             raise ValueError(f"gop must be >= 1, got {gop}")
-        if not hasattr(image_codec.quantizer, "symbols"):
-            raise ValueError(f"video mode predicts uint8 codes; quantizer "
-                             f"'{image_codec.quant}' has none (use naive, affine or kmeans)")
         self.image = image_codec
         self.gop = int(gop)
         self.name = f"{image_codec.name}-video"
         self.setting = f"{image_codec.setting} gop={gop}".strip()
         for attr in ("arch", "quant", "model_bytes", "code_entries"):
             setattr(self, attr, getattr(image_codec, attr, None))
+
+    def _meta(self, h, w, n, quantizer, code_shape):
+        return Meta(arch=self.image.arch, weights_sha256=self.image.weights_sha256, height=h,
+                    width=w, frames=n, fps=self.image.fps, mode=self.mode, quantizer=quantizer,
+                    extra={"code_shape": list(code_shape), "gop": self.gop})
+
+    def _read(self, data):
+        """-> (meta, sections, gop, code_shape) of a file of this mode."""
+        meta, sections = unpack(data)
+        if meta.mode != self.mode:
+            raise ContainerError(f"not a {self.mode} video file (mode {meta.mode!r})")
+        gop = meta.extra.get("gop")
+        if not isinstance(gop, int) or isinstance(gop, bool) or not 1 <= gop <= meta.frames:
+            raise ContainerError(f"invalid key-frame interval {gop!r}")
+        self.image.check_compatible(meta)
+        code_shape = self.image.expected_code_shape(meta)
+        if len(sections) != meta.frames:
+            raise ContainerError(f"file declares {meta.frames} frames but holds {len(sections)}")
+        return meta, sections, gop, code_shape
+
+
+class LearnedVideoCodec(_VideoCodec):
+    """A LearnedCodec whose frames are predicted from the previous one in latent space."""
+
+    mode = "latent-delta"
+
+    def __init__(self, image_codec, gop=DEFAULT_GOP):
+        if not hasattr(image_codec.quantizer, "symbols"):
+            raise ValueError(f"video mode predicts uint8 codes; quantizer "
+                             f"'{image_codec.quant}' has none (use naive, affine or kmeans)")
+        super().__init__(image_codec, gop)
 
     def encode(self, frames):
         frames = check_frames(frames)
@@ -62,23 +123,11 @@ class LearnedVideoCodec(Codec):
         sym, sides, file_params = q.symbols(codes)
         residuals = delta_symbols(np.ascontiguousarray(sym, dtype=np.uint8), self.gop)
         payloads = [side + pack_symbols(r.tobytes()) for r, side in zip(residuals, sides)]
-        meta = Meta(arch=self.image.arch, weights_sha256=self.image.weights_sha256, height=h,
-                    width=w, frames=n, fps=self.image.fps, mode="latent-delta",
-                    quantizer={"method": q.method, **q.params(), **file_params},
-                    extra={"code_shape": list(codes.shape[1:]), "gop": self.gop})
+        meta = self._meta(h, w, n, {"method": q.method, **q.params(), **file_params}, codes.shape[1:])
         return pack(meta, payloads)
 
     def decode(self, data):
-        meta, sections = unpack(data)
-        if meta.mode != "latent-delta":
-            raise ContainerError(f"not a latent-delta video file (mode {meta.mode!r})")
-        gop = meta.extra.get("gop")
-        if not isinstance(gop, int) or isinstance(gop, bool) or not 1 <= gop <= meta.frames:
-            raise ContainerError(f"invalid key-frame interval {gop!r}")
-        self.image.check_compatible(meta)
-        code_shape = self.image.expected_code_shape(meta)
-        if len(sections) != meta.frames:
-            raise ContainerError(f"file declares {meta.frames} frames but holds {len(sections)}")
+        meta, sections, gop, code_shape = self._read(data)
         q = self.image.quantizer
         count = q.symbol_count(code_shape)
         sides, residuals = [], []
@@ -90,3 +139,63 @@ class LearnedVideoCodec(Codec):
         sym = undelta_symbols(np.stack(residuals), gop)
         codes = q.from_symbols(sym, sides, meta.quantizer, code_shape)
         return self.image.decode_codes(codes, meta.height, meta.width)
+
+
+class EntropyVideoCodec(_VideoCodec):
+    """An entropy-coded LearnedCodec whose non-key frames may code the change of their
+    integer latent symbols instead of the symbols (see the module doc)."""
+
+    mode = "entropy-delta"
+
+    def __init__(self, image_codec, gop=DEFAULT_GOP):
+        if image_codec.quant != "entropy":
+            raise ValueError(f"entropy-delta video needs quantizer 'entropy', not '{image_codec.quant}'")
+        super().__init__(image_codec, gop)
+
+    @torch.no_grad()
+    def encode(self, frames):
+        frames = check_frames(frames)
+        n, h, w, _ = frames.shape
+        coder = self.image.quantizer
+        payloads, previous = [], None
+        for i in range(0, n, BATCH):
+            x = torch.from_numpy(frames[i:i + BATCH]).to(self.image.device)
+            intra, symbols = coder.encode_with_symbols(x.permute(0, 3, 1, 2).float().div_(255.0))
+            symbols = symbols.cpu().numpy().astype(np.int64)
+            for j, (intra_payload, sym) in enumerate(zip(intra, symbols)):
+                best = bytes([INTRA]) + intra_payload
+                if (i + j) % self.gop:
+                    change = sym - previous
+                    if np.abs(change).max(initial=0) < 1 << 15:
+                        inter = bytes([INTER]) + pack_symbols(change.astype("<i2").tobytes())
+                        best = min(best, inter, key=len)
+                payloads.append(best)
+                previous = sym
+        return pack(self._meta(h, w, n, {"method": "entropy"}, self.image.code_shape(h, w)), payloads)
+
+    @torch.no_grad()
+    def decode(self, data):
+        meta, sections, gop, code_shape = self._read(data)
+        coder = self.image.quantizer
+        count = int(np.prod(code_shape))
+        symbols, previous = [], None
+        for t, p in enumerate(sections):
+            if len(p) < 2 or p[0] not in (INTRA, INTER):
+                raise ContainerError(f"frame {t}: bad entropy-delta payload")
+            if p[0] == INTRA:
+                sym = coder.decode_symbols([p[1:]], code_shape)[0].cpu().numpy().astype(np.int64)
+            else:
+                if t % gop == 0:
+                    raise ContainerError(f"frame {t} is a key frame but predicted from the previous one")
+                change = np.frombuffer(unpack_symbols(p[1:], 2 * count), "<i2").reshape(code_shape)
+                sym = previous + change
+                if np.abs(sym).max(initial=0) >= 1 << 31:
+                    raise ContainerError(f"frame {t}: predicted symbols out of range")
+            symbols.append(sym)
+            previous = sym
+        out = []
+        for i in range(0, len(symbols), BATCH):
+            batch = torch.from_numpy(np.stack(symbols[i:i + BATCH]).astype(np.int32)).to(self.image.device)
+            x_hat = coder.synthesize(batch)[..., :meta.height, :meta.width]
+            out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
+        return torch.cat(out).numpy()

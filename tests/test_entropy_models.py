@@ -214,6 +214,76 @@ def test_crafted_rans_strings_with_valid_crcs_are_refused(runs, arch):
             codec.decode(pack(meta, [hostile] * len(sections)))
 
 
+def mostly_static_frames(n, seed=0):
+    """A blocky scene in which one 20x20 block changes per frame (Pac-Man-like)."""
+    frames = np.repeat(blocky_frames(1, seed=seed), n, axis=0)
+    rng = np.random.default_rng(seed + 1)
+    for t in range(1, n):
+        frames[t] = frames[t - 1]
+        r, c = rng.integers(0, H // 20), rng.integers(0, W // 20)
+        frames[t, 20 * r:20 * r + 20, 20 * c:20 * c + 20] = rng.integers(0, 256, 3, dtype=np.uint8)
+    return frames
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_symbols_are_what_the_strings_code(runs, arch):
+    codec = LearnedCodec.load(runs[arch])
+    x = frames_to_tensor(blocky_frames(2, seed=4))
+    payloads, symbols = codec.quantizer.encode_with_symbols(x)
+    assert symbols.dtype == torch.int32
+    assert torch.equal(codec.quantizer.decode_symbols(payloads, codec.code_shape(H, W)), symbols)
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_entropy_video_mode_decodes_to_the_image_mode_frames_in_fewer_bytes(runs, arch, tmp_path, capsys):
+    from learned_codec.video import EntropyVideoCodec, INTER
+
+    image = LearnedCodec.load(runs[arch])
+    frames = mostly_static_frames(9, seed=2)
+    intra = image.encode(frames)
+    video = EntropyVideoCodec(image, gop=4)
+    data = video.encode(frames)
+    np.testing.assert_array_equal(video.decode(data), image.decode(intra))
+    meta, sections = unpack(data)
+    assert meta.mode == "entropy-delta" and meta.extra["gop"] == 4
+    _, intra_sections = unpack(intra)
+    # every frame is at most its image-mode payload plus the flag byte; key frames are intra
+    assert all(len(v) <= len(i) + 1 for v, i in zip(sections, intra_sections))
+    assert all(sections[t][0] != INTER for t in (0, 4, 8))
+    assert sum(map(len, sections)) < sum(map(len, intra_sections))
+    # the CLI: encode --video picks this mode, decode reads it from the file
+    from PIL import Image
+
+    (tmp_path / "in").mkdir()
+    for t, f in enumerate(frames):
+        Image.fromarray(f).save(tmp_path / "in" / f"{t:03d}.png")
+    run = str(runs[arch])
+    assert main(["encode", str(tmp_path / "in"), "--model", run, "--video", "--gop", "4",
+                 "-o", str(tmp_path / "v.lcf")]) == 0
+    assert unpack((tmp_path / "v.lcf").read_bytes())[1] == sections
+    assert main(["decode", str(tmp_path / "v.lcf"), "--model", run, "-o", str(tmp_path / "out")]) == 0
+    capsys.readouterr()
+    decoded = [np.asarray(Image.open(p)) for p in sorted((tmp_path / "out").glob("*.png"))]
+    np.testing.assert_array_equal(np.stack(decoded), video.decode(data))
+
+
+def test_entropy_video_files_with_bad_prediction_are_refused(runs):
+    from learned_codec.container import pack
+    from learned_codec.video import EntropyVideoCodec, INTER
+
+    video = EntropyVideoCodec(LearnedCodec.load(runs["hyperprior"]), gop=4)
+    meta, sections = unpack(video.encode(mostly_static_frames(5, seed=3)))
+    inter = next(p for p in sections if p[0] == INTER)
+    cases = {"key frame": [inter] + sections[1:],                       # frame 0 predicted
+             "bad entropy-delta": [bytes([7]) + sections[0][1:]] + sections[1:],
+             "payload": sections[:1] + [bytes([INTER]) + b"\x02" + b"\x00" * 5] + sections[2:]}
+    for message, bad in cases.items():
+        with pytest.raises(ContainerError, match=message):
+            video.decode(pack(meta, bad))
+    with pytest.raises(ValueError, match="needs quantizer 'entropy'"):
+        EntropyVideoCodec(LearnedCodec.load(runs["hyperprior"], quant="none"))
+
+
 def test_entropy_quantizer_needs_an_entropy_model():
     from learned_codec.models.registry import default_config
 

@@ -29,11 +29,12 @@ def run(args):
     data = read_bytes(args.input)
     meta, _ = unpack(data)  # validate before loading any model
     codec = LearnedCodec.load(args.model, quant=meta.quantizer.get("method"), device=args.device)
-    if meta.mode == "latent-delta":
-        from ..video import LearnedVideoCodec
+    if meta.mode != "intra":
+        from ..video import video_codec_for_file
 
         try:
-            codec = LearnedVideoCodec(codec)  # the key-frame interval is read from the file
+            # the key-frame interval is read from the file
+            codec = video_codec_for_file(codec, meta) or codec
         except ValueError as e:
             from ..errors import UserError
 

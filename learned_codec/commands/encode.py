@@ -100,10 +100,10 @@ def run(args):
         raise UserError(str(e)) from None
     codec.fps = fps
     if args.video:
-        from ..video import LearnedVideoCodec
+        from ..video import make_video_codec
 
         try:
-            codec = LearnedVideoCodec(codec, gop=args.gop)
+            codec = make_video_codec(codec, gop=args.gop)
         except ValueError as e:
             raise UserError(str(e)) from None
     t0 = time.perf_counter()
@@ -113,7 +113,7 @@ def run(args):
     n, h, w, _ = frames.shape
     print(json.dumps({
         "output": str(args.output), "model": str(args.model), "arch": codec.arch,
-        "mode": "latent-delta video" if args.video else "intra",
+        "mode": (("entropy" if codec.quant == "entropy" else "latent") + "-delta video") if args.video else "intra",
         "quant": codec.quant, "frames": n, "height": h, "width": w, "bytes": len(data),
         "bytes_per_frame": len(data) / n, "bpp": 8 * len(data) / (n * h * w),
         "encode_fps": n / seconds if seconds > 0 else None,

@@ -52,7 +52,7 @@ bitstream.
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from compressai.entropy_models import EntropyBottleneck, EntropyModel, GaussianConditional
 from compressai.layers import GDN
 from compressai.models.base import get_scale_table
 from compressai.models.utils import conv, deconv
@@ -230,17 +230,38 @@ class FactorizedPrior(EntropyCodedAutoencoder):
         x_hat = self.decode(y_hat, size=x.shape[-2:])
         return {"x_hat": x_hat, "code": y, "likelihoods": {"y": y_likelihoods}}
 
+    def _medians(self, n, size):
+        eb = self.entropy_bottleneck
+        medians = eb._extend_ndims(eb._get_medians().detach(), len(size))
+        return medians.expand(n, *([-1] * (len(size) + 1)))
+
     @torch.no_grad()
     def compress(self, x):
+        """-> {"strings": [y strings], "shape", "symbols"}: symbols are the int32 values
+        the strings code (round(y - medians)), for the video mode's prediction."""
         self._require_tables()
         y = self.encode(x)
-        return {"strings": [self.entropy_bottleneck.compress(y)], "shape": tuple(y.shape[-2:])}
+        medians = self._medians(y.shape[0], y.shape[-2:])
+        symbols = self.entropy_bottleneck.quantize(y, "symbols", medians)
+        return {"strings": [self.entropy_bottleneck.compress(y)], "shape": tuple(y.shape[-2:]),
+                "symbols": symbols}
+
+    @torch.no_grad()
+    def decompress_symbols(self, strings, shape):
+        """int32 N x M x h x w symbols from the y strings (bounds-checked rANS)."""
+        self._require_tables()
+        eb = self.entropy_bottleneck
+        indexes = eb._build_indexes((len(strings[0]), eb._quantized_cdf.size(0), *shape))
+        return EntropyModel.decompress(eb, strings[0], indexes.to(eb._quantized_cdf.device), torch.int32)
+
+    def symbols_to_latent(self, symbols):
+        """y_hat = symbols + medians, CompressAI's dequantization (the same float ops)."""
+        return self.entropy_bottleneck.dequantize(symbols, self._medians(symbols.shape[0], symbols.shape[-2:]))
 
     @torch.no_grad()
     def decompress(self, strings, shape):
         """x_hat at the padded size, in [0, 1] (the caller crops)."""
-        self._require_tables()
-        y_hat = self.entropy_bottleneck.decompress(strings[0], tuple(shape))
+        y_hat = self.symbols_to_latent(self.decompress_symbols(strings, tuple(shape)))
         return self.synthesize(y_hat).clamp_(0, 1)
 
 
@@ -291,21 +312,32 @@ class ScaleHyperprior(EntropyCodedAutoencoder):
         z_hat = self.entropy_bottleneck.decompress(z_strings, tuple(z.shape[-2:]))
         indexes = self.scale_indexes(z_hat, y.shape[-2:]).to(y.device)
         y_strings = self.gaussian_conditional.compress(y, indexes)
+        # symbols: the int32 values the y strings code (round(y)), for the video mode
         return {"strings": [y_strings, z_strings], "shape": tuple(z.shape[-2:]),
-                "y_shape": tuple(y.shape[-2:])}
+                "y_shape": tuple(y.shape[-2:]),
+                "symbols": self.gaussian_conditional.quantize(y, "symbols")}
 
     @torch.no_grad()
-    def decompress(self, strings, shape, y_shape=None):
-        """strings = [y_strings, z_strings]; shape = z's (h, w); y_shape = y's (h, w)
-        (default: the largest y that gives this z, i.e. 4 * shape - the caller should
-        pass the real one). Returns x_hat at the padded size, in [0, 1]."""
+    def decompress_symbols(self, strings, shape, y_shape=None):
+        """int32 N x M x h x w symbols of y from [y_strings, z_strings] (see decompress)."""
         self._require_tables()
         y_strings, z_strings = strings
         if y_shape is None:
             y_shape = (4 * shape[0], 4 * shape[1])
         z_hat = self.entropy_bottleneck.decompress(z_strings, tuple(shape))
         indexes = self.scale_indexes(z_hat, tuple(y_shape)).to(z_hat.device)
-        y_hat = self.gaussian_conditional.decompress(y_strings, indexes, z_hat.dtype)
+        return self.gaussian_conditional.decompress(y_strings, indexes, torch.int32)
+
+    def symbols_to_latent(self, symbols):
+        """y_hat: the symbols as floats (the Gaussian conditional has no means here)."""
+        return self.gaussian_conditional.dequantize(symbols, None, torch.float32)
+
+    @torch.no_grad()
+    def decompress(self, strings, shape, y_shape=None):
+        """strings = [y_strings, z_strings]; shape = z's (h, w); y_shape = y's (h, w)
+        (default: the largest y that gives this z, i.e. 4 * shape - the caller should
+        pass the real one). Returns x_hat at the padded size, in [0, 1]."""
+        y_hat = self.symbols_to_latent(self.decompress_symbols(strings, shape, y_shape))
         return self.synthesize(y_hat).clamp_(0, 1)
 
 
