@@ -267,6 +267,14 @@ def test_entropy_video_mode_decodes_to_the_image_mode_frames_in_fewer_bytes(runs
     np.testing.assert_array_equal(np.stack(decoded), video.decode(data))
 
 
+def test_damaged_entropy_delta_files_are_refused(runs):
+    from learned_codec.video import EntropyVideoCodec
+    from test_codec import assert_damaged_files_refused
+
+    video = EntropyVideoCodec(LearnedCodec.load(runs["hyperprior"]), gop=3)
+    assert_damaged_files_refused(video, video.encode(mostly_static_frames(4, seed=5)), cases=400)
+
+
 def test_entropy_video_files_with_bad_prediction_are_refused(runs):
     from learned_codec.container import pack
     from learned_codec.video import EntropyVideoCodec, INTER
