@@ -19,6 +19,15 @@ Metadata keys (all required; validated before use):
     weights), height, width, frames (ints), fps (number > 0), quantizer
     (object: {"method": str, ...parameters}), mode (str), extra (object).
 
+Modes (one section per frame in each):
+    intra          every frame coded on its own (codec.py); quantizer "entropy":
+                   rANS strings (hyperprior: uvarint(len z) + z string + y string)
+    latent-delta   uint8 symbols, non-key frames minus the previous frame's, mod 256;
+                   extra.gop = key-frame interval (video.py)
+    entropy-delta  entropy-coded models: flag byte 0 + the intra payload, or flag 1 +
+                   the int16 change of the latent symbols from the previous frame
+                   (raw/zlib/LZMA); key frames are always 0 (video.py)
+
 The reader checks every size against the bytes actually present before it
 reads or allocates anything, checks every CRC, and rejects trailing bytes, so
 a truncated, bit-flipped or hostile file raises ContainerError (a UserError)
