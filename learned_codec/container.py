@@ -24,9 +24,9 @@ Modes (one section per frame in each):
                    rANS strings (hyperprior: uvarint(len z) + z string + y string)
     latent-delta   uint8 symbols, non-key frames minus the previous frame's, mod 256;
                    extra.gop = key-frame interval (video.py)
-    entropy-delta  entropy-coded models: flag byte 0 + the intra payload, or flag 1 +
-                   the int16 change of the latent symbols from the previous frame
-                   (raw/zlib/LZMA); key frames are always 0 (video.py)
+    entropy-delta  entropy-coded models: flag byte 0 + the intra payload, or flag 1 / 2 +
+                   the int16 / int8 change of the latent symbols from the previous
+                   frame (raw/zlib/LZMA); key frames are always 0 (video.py)
 
 The reader checks every size against the bytes actually present before it
 reads or allocates anything, checks every CRC, and rejects trailing bytes, so
