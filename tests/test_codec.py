@@ -187,3 +187,22 @@ def assert_damaged_files_refused(codec, good, cases, seed=0):
             continue
         assert bytes(blob) == good
         np.testing.assert_array_equal(out, expected)
+
+
+def test_every_shipped_model_codes_frames_and_binds_its_weights():
+    from learned_codec.checkpoint import SHIPPED_WEIGHTS_DIR
+
+    names = sorted(p.name for p in SHIPPED_WEIGHTS_DIR.iterdir() if (p / "model.safetensors").is_file())
+    assert "conv5" in names  # the default of encode / decode / the main job
+    frames = np.random.default_rng(0).integers(0, 256, (2, 200, 160, 3), dtype=np.uint8)
+    files = {}
+    for name in names:
+        codec = LearnedCodec.load(name)
+        files[name] = codec.encode(frames)
+        out = codec.decode(files[name])
+        assert out.shape == frames.shape and out.dtype == np.uint8
+    for name in names:  # a file made with one shipped model is refused by every other
+        for other in names:
+            if other != name:
+                with pytest.raises(ContainerError):
+                    LearnedCodec.load(other).decode(files[name])
