@@ -483,9 +483,10 @@ def write_markdown(report, out_dir, images):
     ]
     md += [f"![{p}]({p})" for p in images.get("rd", [])]
     md += ["", "## BD-rate", "",
-           "Bjøntegaard delta rate (cubic fit of log-rate against PSNR over the shared PSNR "
-           "range): the average change in bytes of *test* against *anchor* at equal PSNR; "
-           "negative = fewer bytes than the anchor.", "", bd_table(report["bd_rates"]), ""]
+           "Bjøntegaard delta rate (log-rate as a piecewise cubic (PCHIP) of PSNR through each "
+           "curve's efficient points, integrated over the shared PSNR range; a point that is no "
+           "better than a cheaper point of its curve is left out): the average change in bytes "
+           "of *test* against *anchor* at equal PSNR; negative = fewer bytes than the anchor.", "", bd_table(report["bd_rates"]), ""]
     if images.get("crops"):
         md += ["## Crops at similar bytes", "",
                f"Each codec at its setting nearest {images['crop_target']:.0f} bytes/frame. "

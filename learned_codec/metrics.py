@@ -75,30 +75,42 @@ class BDRate(NamedTuple):
 
 
 def _clean_curve(rate, quality):
+    """log10(rate) and quality of a curve's efficient points, quality increasing.
+
+    Non-finite points (lossless) are left out, and so is every point that does not beat
+    the quality of some cheaper point of the same curve (under-trained learned models give
+    such curves): a codec user would never pick it, and a fit through it oscillates."""
     rate = np.asarray(rate, dtype=np.float64)
     quality = np.asarray(quality, dtype=np.float64)
     keep = np.isfinite(rate) & np.isfinite(quality) & (rate > 0)
     rate, quality = rate[keep], quality[keep]
-    order = np.argsort(quality)
+    order = np.lexsort((-quality, rate))  # by rate, the best quality first among equal rates
     rate, quality = rate[order], quality[order]
-    # Equal-quality points would make the fit singular; keep the cheapest of each.
-    uniq, first = np.unique(quality, return_index=True)
-    rate = np.array([rate[quality == q].min() for q in uniq])
-    return np.log10(rate), uniq
+    front, best = [], -np.inf
+    for i, q in enumerate(quality):
+        if q > best:
+            front.append(i)
+            best = q
+    return np.log10(rate[front]), quality[front]
 
 
 def bd_rate(rate_a, psnr_a, rate_b, psnr_b):
     """Average rate difference of curve b against anchor curve a at equal PSNR, in percent.
 
-    Bjøntegaard (VCEG-M33): fit log10(rate) as a polynomial in PSNR for each curve
-    (cubic with 4 or more points, as in the original; degree n-1 with n = 2 or 3
-    points), integrate both fits over the PSNR range the two curves share, and turn the
-    mean log-rate difference into a percentage: 10**mean - 1. Negative means b needs
-    fewer bytes than a for the same quality. Rates may be bytes, bits or bpp (only
-    ratios matter). Non-finite points (lossless, infinite PSNR) are left out.
+    Bjøntegaard's delta rate with piecewise cubic interpolation (as the JVET and AOM
+    common test conditions compute it, instead of VCEG-M33's single cubic polynomial):
+    log10(rate) as a monotone piecewise cubic (PCHIP) of PSNR through each curve's
+    efficient points (see _clean_curve), both integrated over the PSNR range the two
+    curves share; the mean log-rate difference becomes a percentage: 10**mean - 1.
+    Negative means b needs fewer bytes than a for the same quality. Rates may be bytes,
+    bits or bpp (only ratios matter). PCHIP passes through the points and never
+    overshoots, so a curve whose points are close in PSNR cannot give a wild fit (a
+    cubic polynomial did: -90 % for a curve that needed twice the bytes).
     Returns BDRate(NaN, reason) when a curve has under 2 usable points or the PSNR
     ranges do not overlap: extrapolating a fit would be a made-up number.
     """
+    from scipy.interpolate import PchipInterpolator
+
     log_a, q_a = _clean_curve(rate_a, psnr_a)
     log_b, q_b = _clean_curve(rate_b, psnr_b)
     for which, q in (("anchor", q_a), ("test", q_b)):
@@ -112,9 +124,7 @@ def bd_rate(rate_a, psnr_a, rate_b, psnr_b):
             f"PSNR ranges do not overlap ({q_a.min():.2f}-{q_a.max():.2f} dB vs "
             f"{q_b.min():.2f}-{q_b.max():.2f} dB)",
         )
-    fit_a = np.polynomial.Polynomial.fit(q_a, log_a, deg=min(3, len(q_a) - 1))
-    fit_b = np.polynomial.Polynomial.fit(q_b, log_b, deg=min(3, len(q_b) - 1))
-    int_a = fit_a.integ()
-    int_b = fit_b.integ()
-    mean_diff = ((int_b(hi) - int_b(lo)) - (int_a(hi) - int_a(lo))) / (hi - lo)
+    area_a = PchipInterpolator(q_a, log_a).integrate(lo, hi)
+    area_b = PchipInterpolator(q_b, log_b).integrate(lo, hi)
+    mean_diff = (area_b - area_a) / (hi - lo)
     return BDRate(float((10.0 ** mean_diff - 1.0) * 100.0))
