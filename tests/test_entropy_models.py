@@ -293,6 +293,17 @@ def test_entropy_video_files_with_bad_prediction_are_refused(runs):
         EntropyVideoCodec(LearnedCodec.load(runs["hyperprior"], quant="none"))
 
 
+@pytest.mark.parametrize("arch", ARCHS)
+def test_latents_beyond_the_coders_range_are_refused_not_hung(arch):
+    # CompressAI's encoder loops forever on escapes >= 2^28: broken weights that make
+    # such latents get an error before it is called.
+    model = trained_tiny(arch, steps=1)
+    with torch.no_grad():
+        model.g_a[-1].bias.fill_(1e9)
+    with pytest.raises(ValueError, match="beyond the rANS coder's range"):
+        model.compress(frames_to_tensor(blocky_frames(1)))
+
+
 def test_entropy_quantizer_needs_an_entropy_model():
     from learned_codec.models.registry import default_config
 

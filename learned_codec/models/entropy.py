@@ -209,6 +209,15 @@ class EntropyCodedAutoencoder(nn.Module):
                                                      device=getattr(module, buf).device))
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
+    @staticmethod
+    def _medians_of(eb, n, spatial_dims):
+        """An EntropyBottleneck's medians as N x C x 1 x 1 (as its compress builds them)."""
+        medians = eb._extend_ndims(eb._get_medians().detach(), spatial_dims)
+        return medians.expand(n, *([-1] * (spatial_dims + 1)))
+
+    def _medians(self, n, size):
+        return self._medians_of(self.entropy_bottleneck, n, len(size))
+
     def _require_tables(self):
         if not self.has_cdf_tables():
             raise RuntimeError("entropy model has no CDF tables: call update() first")
@@ -230,10 +239,6 @@ class FactorizedPrior(EntropyCodedAutoencoder):
         x_hat = self.decode(y_hat, size=x.shape[-2:])
         return {"x_hat": x_hat, "code": y, "likelihoods": {"y": y_likelihoods}}
 
-    def _medians(self, n, size):
-        eb = self.entropy_bottleneck
-        medians = eb._extend_ndims(eb._get_medians().detach(), len(size))
-        return medians.expand(n, *([-1] * (len(size) + 1)))
 
     @torch.no_grad()
     def compress(self, x):
@@ -242,7 +247,7 @@ class FactorizedPrior(EntropyCodedAutoencoder):
         self._require_tables()
         y = self.encode(x)
         medians = self._medians(y.shape[0], y.shape[-2:])
-        symbols = self.entropy_bottleneck.quantize(y, "symbols", medians)
+        symbols = _codable(self.entropy_bottleneck.quantize(y, "symbols", medians))
         return {"strings": [self.entropy_bottleneck.compress(y)], "shape": tuple(y.shape[-2:]),
                 "symbols": symbols}
 
@@ -306,16 +311,18 @@ class ScaleHyperprior(EntropyCodedAutoencoder):
     def compress(self, x):
         self._require_tables()
         y = self.encode(x)
+        symbols = _codable(self.gaussian_conditional.quantize(y, "symbols"))
         z = self.h_a(torch.abs(y))
-        z_strings = self.entropy_bottleneck.compress(z)
+        eb = self.entropy_bottleneck
+        _codable(eb.quantize(z, "symbols", self._medians_of(eb, z.shape[0], z.dim() - 2)))
+        z_strings = eb.compress(z)
         # The decoder's z_hat, made the decoder's way (rANS symbols + medians).
         z_hat = self.entropy_bottleneck.decompress(z_strings, tuple(z.shape[-2:]))
         indexes = self.scale_indexes(z_hat, y.shape[-2:]).to(y.device)
         y_strings = self.gaussian_conditional.compress(y, indexes)
         # symbols: the int32 values the y strings code (round(y)), for the video mode
         return {"strings": [y_strings, z_strings], "shape": tuple(z.shape[-2:]),
-                "y_shape": tuple(y.shape[-2:]),
-                "symbols": self.gaussian_conditional.quantize(y, "symbols")}
+                "y_shape": tuple(y.shape[-2:]), "symbols": symbols}
 
     @torch.no_grad()
     def decompress_symbols(self, strings, shape, y_shape=None):
@@ -339,6 +346,18 @@ class ScaleHyperprior(EntropyCodedAutoencoder):
         pass the real one). Returns x_hat at the padded size, in [0, 1]."""
         y_hat = self.symbols_to_latent(self.decompress_symbols(strings, shape, y_shape))
         return self.synthesize(y_hat).clamp_(0, 1)
+
+
+# CompressAI's rANS encoder never returns on an escape value >= 2^28 (it shifts a uint32
+# by 32 bits); values that large only come from broken weights, so refuse them first.
+MAX_SYMBOL = 1 << 26
+
+
+def _codable(symbols):
+    if symbols.numel() and int(symbols.abs().max()) >= MAX_SYMBOL:
+        raise ValueError(f"latent values of {int(symbols.abs().max())} are beyond the rANS coder's "
+                         f"range (|value| < {MAX_SYMBOL}); the weights look broken")
+    return symbols
 
 
 # ---- reproducible scale indexes: h_s in integer fixed point ------------------------------
