@@ -18,6 +18,7 @@ import torch
 from .codec_api import Codec, check_frames
 from .container import ContainerError, Meta, pack, unpack
 from .errors import UserError
+from .models import frames_to_tensor
 from .models.inference import inference_copy
 from .quantizers import make_quantizer
 
@@ -80,7 +81,10 @@ class EntropyCoding:
 
     def encode_with_symbols(self, x):
         """-> (one payload per frame, int32 N x M x h x w symbols those payloads code)."""
-        out = self.model.compress(x)
+        try:
+            out = self.model.compress(x)
+        except ValueError as e:  # latents beyond the rANS coder's range (broken weights)
+            raise UserError(f"cannot entropy-code these frames: {e}") from None
         strings = out["strings"]
         if not self.hyperprior:
             return list(strings[0]), out["symbols"]
@@ -200,7 +204,7 @@ class LearnedCodec(Codec):
         frames = check_frames(frames)
         n, h, w, _ = frames.shape
         if self.quant == "entropy":
-            payloads, file_params = self.entropy_encode(frames), {}
+            payloads, file_params = self.entropy_encode(frames)[0], {}
             code_shape = self.code_shape(h, w)
         else:
             codes = self.encode_codes(frames)
@@ -214,19 +218,27 @@ class LearnedCodec(Codec):
 
     @torch.no_grad()
     def entropy_encode(self, frames):
-        payloads = []
+        """uint8 frames -> (one rANS payload per frame, int32 N x *code_shape symbols)."""
+        payloads, symbols = [], []
         for i in range(0, len(frames), BATCH):
-            x = torch.from_numpy(frames[i:i + BATCH]).to(self.device)
-            payloads += self.quantizer.encode(x.permute(0, 3, 1, 2).float().div_(255.0))
-        return payloads
+            p, s = self.quantizer.encode_with_symbols(frames_to_tensor(frames[i:i + BATCH], self.device))
+            payloads += p
+            symbols.append(s.cpu())
+        return payloads, torch.cat(symbols)
 
     @torch.no_grad()
-    def entropy_decode(self, sections, code_shape, height, width):
+    def frames_from_symbols(self, symbols, height, width):
+        """int32 N x *code_shape entropy-model symbols -> uint8 N x height x width x 3 frames."""
         out = []
-        for i in range(0, len(sections), BATCH):
-            x_hat = self.quantizer.decode(sections[i:i + BATCH], code_shape)[..., :height, :width]
+        for i in range(0, len(symbols), BATCH):
+            x_hat = self.quantizer.synthesize(symbols[i:i + BATCH].to(self.device))[..., :height, :width]
             out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
         return torch.cat(out).numpy()
+
+    def entropy_decode(self, sections, code_shape, height, width):
+        symbols = [self.quantizer.decode_symbols(sections[i:i + BATCH], code_shape)
+                   for i in range(0, len(sections), BATCH)]
+        return self.frames_from_symbols(torch.cat(symbols), height, width)
 
     def decode(self, data):
         meta, sections = unpack(data)

@@ -46,7 +46,6 @@ def undelta_symbols(residuals, gop):
 
 
 INTRA, INTER, INTER8 = 0, 1, 2  # entropy-delta frame flags: rANS / int16 change / int8 change
-BATCH = 16
 
 
 def make_video_codec(image_codec, gop=DEFAULT_GOP):
@@ -153,35 +152,29 @@ class EntropyVideoCodec(_VideoCodec):
             raise ValueError(f"entropy-delta video needs quantizer 'entropy', not '{image_codec.quant}'")
         super().__init__(image_codec, gop)
 
-    @torch.no_grad()
     def encode(self, frames):
         frames = check_frames(frames)
         n, h, w, _ = frames.shape
-        coder = self.image.quantizer
-        payloads, previous = [], None
-        for i in range(0, n, BATCH):
-            x = torch.from_numpy(frames[i:i + BATCH]).to(self.image.device)
-            intra, symbols = coder.encode_with_symbols(x.permute(0, 3, 1, 2).float().div_(255.0))
-            symbols = symbols.cpu().numpy().astype(np.int64)
-            for j, (intra_payload, sym) in enumerate(zip(intra, symbols)):
-                best = bytes([INTRA]) + intra_payload
-                if (i + j) % self.gop:
-                    change = sym - previous
-                    largest = np.abs(change).max(initial=0)
-                    if largest < 1 << 7:  # int8 packs to ~10 % fewer bytes than int16
-                        best = min(best, bytes([INTER8]) + pack_symbols(change.astype("i1").tobytes()), key=len)
-                    elif largest < 1 << 15:
-                        best = min(best, bytes([INTER]) + pack_symbols(change.astype("<i2").tobytes()), key=len)
-                payloads.append(best)
-                previous = sym
+        intra, symbols = self.image.entropy_encode(frames)
+        symbols = symbols.numpy().astype(np.int64)
+        payloads = []
+        for t, (intra_payload, sym) in enumerate(zip(intra, symbols)):
+            best = bytes([INTRA]) + intra_payload
+            if t % self.gop:
+                change = sym - symbols[t - 1]
+                largest = np.abs(change).max(initial=0)
+                if largest < 1 << 7:  # int8 packs ~11 % smaller than int16 (benchmarks/latent_change.py)
+                    best = min(best, bytes([INTER8]) + pack_symbols(change.astype("i1").tobytes()), key=len)
+                elif largest < 1 << 15:
+                    best = min(best, bytes([INTER]) + pack_symbols(change.astype("<i2").tobytes()), key=len)
+            payloads.append(best)
         return pack(self._meta(h, w, n, {"method": "entropy"}, self.image.code_shape(h, w)), payloads)
 
-    @torch.no_grad()
     def decode(self, data):
         meta, sections, gop, code_shape = self._read(data)
         coder = self.image.quantizer
         count = int(np.prod(code_shape))
-        symbols, previous = [], None
+        symbols = []
         for t, p in enumerate(sections):
             if len(p) < 2 or p[0] not in (INTRA, INTER, INTER8):
                 raise ContainerError(f"frame {t}: bad entropy-delta payload")
@@ -192,14 +185,9 @@ class EntropyVideoCodec(_VideoCodec):
                     raise ContainerError(f"frame {t} is a key frame but predicted from the previous one")
                 dtype = "<i2" if p[0] == INTER else "i1"
                 change = np.frombuffer(unpack_symbols(p[1:], np.dtype(dtype).itemsize * count), dtype)
-                sym = previous + change.reshape(code_shape)
+                sym = symbols[t - 1] + change.reshape(code_shape)
                 if np.abs(sym).max(initial=0) >= 1 << 31:
                     raise ContainerError(f"frame {t}: predicted symbols out of range")
             symbols.append(sym)
-            previous = sym
-        out = []
-        for i in range(0, len(symbols), BATCH):
-            batch = torch.from_numpy(np.stack(symbols[i:i + BATCH]).astype(np.int32)).to(self.image.device)
-            x_hat = coder.synthesize(batch)[..., :meta.height, :meta.width]
-            out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
-        return torch.cat(out).numpy()
+        return self.image.frames_from_symbols(torch.from_numpy(np.stack(symbols).astype(np.int32)),
+                                              meta.height, meta.width)

@@ -302,6 +302,12 @@ def test_latents_beyond_the_coders_range_are_refused_not_hung(arch):
         model.g_a[-1].bias.fill_(1e9)
     with pytest.raises(ValueError, match="beyond the rANS coder's range"):
         model.compress(frames_to_tensor(blocky_frames(1)))
+    # through the codec: a user error (one line, exit 2 in the CLI), no hang
+    from learned_codec.codec import EntropyCoding
+    from learned_codec.errors import UserError
+
+    with pytest.raises(UserError, match="cannot entropy-code"):
+        EntropyCoding(model).encode(frames_to_tensor(blocky_frames(1)))
 
 
 def test_entropy_quantizer_needs_an_entropy_model():

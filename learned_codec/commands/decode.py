@@ -29,16 +29,15 @@ def run(args):
     data = read_bytes(args.input)
     meta, _ = unpack(data)  # validate before loading any model
     codec = LearnedCodec.load(args.model, quant=meta.quantizer.get("method"), device=args.device)
-    if meta.mode != "intra":
-        from ..video import video_codec_for_file
+    from ..video import video_codec_for_file
 
-        try:
-            # the key-frame interval is read from the file
-            codec = video_codec_for_file(codec, meta) or codec
-        except ValueError as e:
-            from ..errors import UserError
+    try:
+        # a video file's codec (its key-frame interval is read from the file); None: intra
+        codec = video_codec_for_file(codec, meta) or codec
+    except ValueError as e:
+        from ..errors import UserError
 
-            raise UserError(f"{args.input}: {e}") from None
+        raise UserError(f"{args.input}: {e}") from None
     t0 = time.perf_counter()
     frames = codec.decode(data)
     seconds = time.perf_counter() - t0

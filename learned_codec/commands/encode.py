@@ -113,7 +113,7 @@ def run(args):
     n, h, w, _ = frames.shape
     print(json.dumps({
         "output": str(args.output), "model": str(args.model), "arch": codec.arch,
-        "mode": (("entropy" if codec.quant == "entropy" else "latent") + "-delta video") if args.video else "intra",
+        "mode": f"{codec.mode} video" if args.video else "intra",
         "quant": codec.quant, "frames": n, "height": h, "width": w, "bytes": len(data),
         "bytes_per_frame": len(data) / n, "bpp": 8 * len(data) / (n * h * w),
         "encode_fps": n / seconds if seconds > 0 else None,

@@ -209,14 +209,11 @@ class EntropyCodedAutoencoder(nn.Module):
                                                      device=getattr(module, buf).device))
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
-    @staticmethod
-    def _medians_of(eb, n, spatial_dims):
-        """An EntropyBottleneck's medians as N x C x 1 x 1 (as its compress builds them)."""
-        medians = eb._extend_ndims(eb._get_medians().detach(), spatial_dims)
-        return medians.expand(n, *([-1] * (spatial_dims + 1)))
-
     def _medians(self, n, size):
-        return self._medians_of(self.entropy_bottleneck, n, len(size))
+        """The EntropyBottleneck's medians as N x C x 1 x 1 (as its compress builds them)."""
+        eb = self.entropy_bottleneck
+        medians = eb._extend_ndims(eb._get_medians().detach(), len(size))
+        return medians.expand(n, *([-1] * (len(size) + 1)))
 
     def _require_tables(self):
         if not self.has_cdf_tables():
@@ -238,7 +235,6 @@ class FactorizedPrior(EntropyCodedAutoencoder):
         y_hat, y_likelihoods = self.entropy_bottleneck(y)
         x_hat = self.decode(y_hat, size=x.shape[-2:])
         return {"x_hat": x_hat, "code": y, "likelihoods": {"y": y_likelihoods}}
-
 
     @torch.no_grad()
     def compress(self, x):
@@ -313,9 +309,8 @@ class ScaleHyperprior(EntropyCodedAutoencoder):
         y = self.encode(x)
         symbols = _codable(self.gaussian_conditional.quantize(y, "symbols"))
         z = self.h_a(torch.abs(y))
-        eb = self.entropy_bottleneck
-        _codable(eb.quantize(z, "symbols", self._medians_of(eb, z.shape[0], z.dim() - 2)))
-        z_strings = eb.compress(z)
+        _codable(self.entropy_bottleneck.quantize(z, "symbols", self._medians(z.shape[0], z.shape[-2:])))
+        z_strings = self.entropy_bottleneck.compress(z)
         # The decoder's z_hat, made the decoder's way (rANS symbols + medians).
         z_hat = self.entropy_bottleneck.decompress(z_strings, tuple(z.shape[-2:]))
         indexes = self.scale_indexes(z_hat, y.shape[-2:]).to(y.device)
