@@ -124,6 +124,28 @@ int64_t rans_decode(std::uintptr_t data, int64_t nbytes, std::uintptr_t indexes,
                              ptr<const int32_t>(offsets), ptr<int32_t>(out));
 }
 
+int64_t context_encode(std::uintptr_t img, int64_t h, int64_t w, std::uintptr_t refs, int32_t nrefs,
+                       std::uintptr_t comps, int32_t n_levels, int32_t max_comps, std::uintptr_t keys,
+                       std::uintptr_t level_start, std::uintptr_t freqs, int32_t nsym, std::uintptr_t out,
+                       int64_t out_cap) {
+  py::gil_scoped_release release;
+  return lc::context_encode_cpu(ptr<const uint8_t>(img), h, w, ptr<const uint8_t>(refs), nrefs,
+                                ptr<const int32_t>(comps), n_levels, max_comps, ptr<const int64_t>(keys),
+                                ptr<const int64_t>(level_start), ptr<const uint16_t>(freqs), nsym,
+                                ptr<uint8_t>(out), out_cap);
+}
+
+int64_t context_decode(std::uintptr_t data, int64_t nbytes, int64_t h, int64_t w, std::uintptr_t refs,
+                       int32_t nrefs, std::uintptr_t comps, int32_t n_levels, int32_t max_comps,
+                       std::uintptr_t keys, std::uintptr_t level_start, std::uintptr_t freqs, int32_t nsym,
+                       std::uintptr_t out) {
+  py::gil_scoped_release release;
+  return lc::context_decode_cpu(ptr<const uint8_t>(data), nbytes, h, w, ptr<const uint8_t>(refs), nrefs,
+                                ptr<const int32_t>(comps), n_levels, max_comps, ptr<const int64_t>(keys),
+                                ptr<const int64_t>(level_start), ptr<const uint16_t>(freqs), nsym,
+                                ptr<uint8_t>(out));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_C, m) {
@@ -144,4 +166,6 @@ PYBIND11_MODULE(_C, m) {
   m.def("kmeans_assign", &kmeans_assign);
   m.def("kmeans_fit", &kmeans_fit);
   m.def("rans_decode", &rans_decode);
+  m.def("context_encode", &context_encode);
+  m.def("context_decode", &context_decode);
 }

@@ -147,4 +147,29 @@ int64_t rans_decode_cpu(const uint8_t* data, int64_t nbytes, const int32_t* inde
                         const int32_t* cdfs, int64_t n_cdfs, int64_t cdf_stride,
                         const int32_t* cdf_lengths, const int32_t* offsets, int32_t* out);
 
+// ---- context-model rANS coding of palette-index images (CPU only) -----------
+// img / out: h x w symbols < nsym (<= 31); refs: nrefs x h x w reference planes
+// (values < 31). The model (see csrc/cpu/context_coder.cpp): level_comps is
+// n_levels x max_comps component ids (0 W, 1 N, 2 NW, 3 NE, 4 WW, 5 NN, 6 + r =
+// reference plane r; -1 pads), keys the sorted keys of each level
+// (level_start[l] .. level_start[l + 1]), freqs one row of nsym 16-bit
+// frequencies (sum 2^16, each >= 1) per key; the last level is the catch-all
+// (no components, one row). encode returns the byte count written to
+// out[0 .. out_cap) (out_cap >= 2 h w + 4), decode 0; or a negative code.
+enum ContextStatus : int64_t {
+  kContextBadModel = -11,   // tables malformed (unsorted keys, bad row, no catch-all)
+  kContextBadSymbol = -12,  // a symbol or reference value out of range
+  kContextOverrun = -13,    // data ends before the pixels do (or output too small)
+  kContextCorrupt = -14,    // the final rANS state is wrong: damaged data
+  kContextTrailing = -15,   // bytes left over after the last pixel
+};
+int64_t context_encode_cpu(const uint8_t* img, int64_t h, int64_t w, const uint8_t* refs, int32_t nrefs,
+                           const int32_t* level_comps, int32_t n_levels, int32_t max_comps,
+                           const int64_t* keys, const int64_t* level_start, const uint16_t* freqs,
+                           int32_t nsym, uint8_t* out, int64_t out_cap);
+int64_t context_decode_cpu(const uint8_t* data, int64_t nbytes, int64_t h, int64_t w, const uint8_t* refs,
+                           int32_t nrefs, const int32_t* level_comps, int32_t n_levels, int32_t max_comps,
+                           const int64_t* keys, const int64_t* level_start, const uint16_t* freqs,
+                           int32_t nsym, uint8_t* out);
+
 }  // namespace lc

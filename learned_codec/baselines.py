@@ -16,6 +16,8 @@ overhead counted is the stream's own headers). Sizes are the length of that file
     av1               libaom-av1, -pix_fmt yuv444p, CRF with -b:v 0, -cpu-used 6 (the fastest
                       "good" mode preset: keeps the default set within minutes), -row-mt 1
     h264rgb-lossless  libx264rgb -qp 0 on rgb24: exactly lossless
+    av1-lossless      libaom-av1 lossless=1 on gbrp (planar RGB, no YCbCr rounding), -cpu-used 6:
+                      exactly lossless
 The yuv444p conversion alone caps H.264/AV1 near 53 dB on these frames (rounding of
 8-bit YCbCr), which is far above the range that matters here.
 
@@ -41,9 +43,9 @@ DEFAULT_QUALITIES = {
     "h264": [6, 12, 18, 24, 30, 36],
     "av1": [15, 25, 35, 45, 55],
 }
-LOSSLESS = ("webp-lossless", "png", "h264rgb-lossless")
+LOSSLESS = ("webp-lossless", "png", "h264rgb-lossless", "av1-lossless")
 ALL_BASELINES = ("jpeg", "jpeg420", "webp", "webp-lossless", "avif", "png",
-                 "h264", "av1", "h264rgb-lossless")
+                 "h264", "av1", "h264rgb-lossless", "av1-lossless")
 
 
 # ---------------------------------------------------------------- Pillow images
@@ -229,6 +231,12 @@ def h264rgb_lossless():
                             lossless=True)
 
 
+def av1_lossless(cpu_used=6):
+    return FfmpegVideoCodec("av1-lossless", f"cpu-used={cpu_used}", "libaom-av1",
+                            ["-aom-params", "lossless=1", "-cpu-used", str(cpu_used), "-row-mt", "1",
+                             "-pix_fmt", "gbrp"], "obu", lossless=True)
+
+
 # ---------------------------------------------------------------- selection
 
 _MAKERS = {
@@ -239,7 +247,8 @@ _MAKERS = {
     "h264": h264,
     "av1": av1,
 }
-_SINGLE = {"webp-lossless": webp_lossless, "png": png, "h264rgb-lossless": h264rgb_lossless}
+_SINGLE = {"webp-lossless": webp_lossless, "png": png, "h264rgb-lossless": h264rgb_lossless,
+           "av1-lossless": av1_lossless}
 
 
 def parse_baseline_names(text):

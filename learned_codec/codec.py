@@ -302,6 +302,29 @@ def parse_codec_spec(spec):
     return source, quant, params
 
 
+def model_arch(run_dir_or_name):
+    """The architecture of a run folder or shipped model (from its config), before loading it."""
+    from .checkpoint import load_config, resolve_run
+
+    run_dir = resolve_run(run_dir_or_name)
+    if (run_dir / "config.json").is_file():
+        return load_config(run_dir)["model"].get("arch")
+    return None
+
+
+def open_codec(run_dir_or_name, quant=None, device="cpu", **quant_params):
+    """The codec of a run folder or shipped model: a PaletteCodec for the palette model
+    (it has no latent quantizer: quant must be None or "context"), else a LearnedCodec."""
+    if model_arch(run_dir_or_name) == "palette":
+        from .palette_codec import PaletteCodec
+
+        if quant not in (None, "context") or quant_params:
+            raise UserError(f"{run_dir_or_name} is a palette model: it codes losslessly with its "
+                            f"context model and takes no quantizer ({quant!r} given)")
+        return PaletteCodec.load(run_dir_or_name)
+    return LearnedCodec.load(run_dir_or_name, quant=quant, device=device, **quant_params)
+
+
 def load_codecs(specs, device="cpu"):
     """Learned codecs for the evaluation harness, one per spec (see parse_codec_spec)."""
     from .video import make_video_codec
@@ -311,11 +334,11 @@ def load_codecs(specs, device="cpu"):
         source, quant, params = parse_codec_spec(spec)
         gop = params.pop("gop", None)
         try:
-            codec = LearnedCodec.load(source, quant=quant, device=device, **params)
+            codec = open_codec(source, quant=quant, device=device, **params)
             codecs.append(codec if gop is None else make_video_codec(codec, gop=gop))
         except (ValueError, TypeError) as e:
             raise UserError(f"{spec}: {e}") from None
     return codecs
 
 
-__all__ = ["LearnedCodec", "load_codecs", "parse_codec_spec"]
+__all__ = ["LearnedCodec", "load_codecs", "open_codec", "parse_codec_spec"]

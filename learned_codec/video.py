@@ -50,7 +50,9 @@ INTRA, INTER, INTER8 = 0, 1, 2  # entropy-delta frame flags: rANS / int16 change
 
 def make_video_codec(image_codec, gop=DEFAULT_GOP):
     """The video mode for a LearnedCodec: latent-delta for uint8-symbol quantizers,
-    entropy-delta for the entropy-coded models."""
+    entropy-delta for the entropy-coded models; the palette codec has its own (with_gop)."""
+    if hasattr(image_codec, "with_gop"):
+        return image_codec.with_gop(gop)
     if image_codec.quant == "entropy":
         return EntropyVideoCodec(image_codec, gop)
     return LearnedVideoCodec(image_codec, gop)
@@ -62,7 +64,7 @@ def video_codec_for_file(image_codec, meta):
         return LearnedVideoCodec(image_codec)
     if meta.mode == "entropy-delta":
         return EntropyVideoCodec(image_codec)
-    if meta.mode in ("intra", "image"):
+    if meta.mode in ("intra", "image", "palette"):  # palette: PaletteCodec reads both modes
         return None
     raise ContainerError(f"unknown coding mode {meta.mode!r}")
 

@@ -13,8 +13,9 @@ model, a truncated file or flipped bits give a clear error and no output.
 def add_arguments(parser):
     parser.add_argument("input", help="the .lcf file")
     parser.add_argument("-o", "--output", required=True, help="PNG file, folder, or .mp4")
-    parser.add_argument("--model", default="conv5",
-                        help="run folder or shipped model name (default: %(default)s)")
+    parser.add_argument("--model", default=None,
+                        help="run folder or shipped model name (default: the shipped model of the "
+                             "file's architecture, e.g. conv5 or palette)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
 
 
@@ -23,12 +24,22 @@ def run(args):
     import time
     from pathlib import Path
 
-    from ..codec import LearnedCodec
+    from ..checkpoint import SHIPPED_WEIGHTS_DIR
+    from ..codec import open_codec
     from ..container import read_bytes, unpack
 
     data = read_bytes(args.input)
     meta, _ = unpack(data)  # validate before loading any model
-    codec = LearnedCodec.load(args.model, quant=meta.quantizer.get("method"), device=args.device)
+    model = args.model
+    if model is None:
+        import re
+
+        shipped = re.fullmatch(r"[a-z0-9-]+", meta.arch) and (SHIPPED_WEIGHTS_DIR / meta.arch).is_dir()
+        model = meta.arch if shipped else "conv5"
+    quant = meta.quantizer.get("method")
+    if meta.mode == "palette":
+        quant = None
+    codec = open_codec(model, quant=quant, device=args.device)
     from ..video import video_codec_for_file
 
     try:

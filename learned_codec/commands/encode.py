@@ -86,7 +86,7 @@ def run(args):
     import json
     import time
 
-    from ..codec import LearnedCodec
+    from ..codec import open_codec
     from ..errors import UserError
     from ..fileio import atomic_write_bytes
 
@@ -95,7 +95,7 @@ def run(args):
         params = {"k": args.kmeans_k, "dim": args.kmeans_dim}
     frames, fps = load_input(args.input, args.max_frames)
     try:
-        codec = LearnedCodec.load(args.model, quant=args.quant, device=args.device, **params)
+        codec = open_codec(args.model, quant=args.quant, device=args.device, **params)
     except ValueError as e:
         raise UserError(str(e)) from None
     codec.fps = fps

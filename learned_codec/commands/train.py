@@ -4,7 +4,7 @@ import argparse
 import json
 import os
 
-HELP = "train an autoencoder codec (--arch fc, fc-deep, conv4, conv5, vae, factorized, hyperprior)"
+HELP = "train a codec model (--arch fc, fc-deep, conv4, conv5, vae, factorized, hyperprior, palette)"
 DESCRIPTION = HELP + """
 
 Writes RUN_DIR (default runs/ARCH-QUANT): config.json, model.safetensors (best by
@@ -23,6 +23,10 @@ Entropy-coded archs (factorized, hyperprior): trained for rate + lambda * 255^2 
 (--lmbda, default 0.025; larger = higher quality and rate), coded with rANS (quant
 "entropy"); the best weights are those with the lowest validation rate-distortion loss.
 One run per lambda gives one point of a rate-distortion curve.
+The palette model (--arch palette, lossless, for emulator frames) is fitted by counting:
+it inverts every training frame to its palette screen (~10 frames/s; --frames-per-epoch N
+fits on an evenly spaced subset), learns backgrounds and context tables, and picks the
+back-off threshold on validation frames; --resume reuses the screens already inverted.
 Under `torchrun --nproc-per-node N` the same command trains with DDP (gloo on CPU,
 NCCL on CUDA); --batch-size is then per process.
 
@@ -31,12 +35,13 @@ Examples:
   learned-codec train --arch fc --quant naive --preset quick --out runs/fc-naive
   learned-codec train --arch conv5 --out runs/conv5 --resume
   learned-codec train --arch hyperprior --lmbda 0.0483 --out runs/hyperprior-0.0483
+  learned-codec train --arch palette --out runs/palette
 """
 
 
 def add_arguments(parser):
     parser.add_argument("--arch", required=True,
-                        help="fc, fc-deep, conv4, conv5, vae, factorized or hyperprior")
+                        help="fc, fc-deep, conv4, conv5, vae, factorized, hyperprior or palette")
     parser.add_argument("--data", default=None,
                         help="frame data set folder (default data/pacman; made if missing)")
     parser.add_argument("--code-size", type=int, default=None, help="code size (see above)")
@@ -76,10 +81,15 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..train import train
-
     opts = {k: v for k, v in vars(args).items() if not k.startswith("_") and k != "command"}
-    summary = train(opts)
+    if args.arch == "palette":  # fitted by counting, not by gradient steps
+        from ..train_palette import fit
+
+        summary = fit(opts)
+    else:
+        from ..train import train
+
+        summary = train(opts)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone reports
         print(json.dumps(summary, indent=2, sort_keys=True))
     return 0

@@ -1,4 +1,5 @@
-"""The autoencoder zoo: fc, fc-deep, conv4, conv5, vae, factorized, hyperprior (see registry.py for the interface).
+"""The model zoo: autoencoders fc, fc-deep, conv4, conv5, vae, factorized, hyperprior (see
+registry.py for the interface), and the palette model of emulator frames (palette.py).
 
 Images enter and leave the models as float N x 3 x H x W in [0, 1]; frames on disk
 are uint8 N x H x W x 3. `frames_to_tensor` / `tensor_to_frames` convert between the
@@ -6,7 +7,7 @@ two by transposing HWC -> CHW (the reference reshaped instead, scrambling channe
 """
 import torch
 
-from . import conv, entropy, fc, vae  # noqa: F401  (registers the architectures)
+from . import conv, entropy, fc, palette, vae  # noqa: F401  (registers the architectures)
 from .registry import ARCHS, arch_names, build_model, count_parameters, default_config, model_config
 
 

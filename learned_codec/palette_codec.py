@@ -1,0 +1,183 @@
+"""The `palette` codec: emulator frames coded as palette screens, losslessly.
+
+    codec = PaletteCodec.load("palette")            # run folder or shipped name
+    data = codec.encode(frames)                      # uint8 N x 200 x 160 x 3 -> .lcf bytes
+    codec.decode(data)                               # -> the same frames, bit for bit
+
+Each frame becomes the palette screen whose Lanczos resize is closest to it
+(resample.invert_resize; on emulator frames, one that resizes back to the frame
+exactly), coded by the model's context tables (models/palette.py) with rANS. What
+the screen does not explain (nothing, on the data set's frames) is stored as a
+residual, so any frame of the model's size decodes exactly: PSNR is infinite.
+
+Video mode (gop=N): every frame except each N-th is also coded with the inter
+tables, whose contexts include the previous decoded screen, and keeps the shorter
+of the two. Key frames (the first, then every N-th) only use the background, so
+decoding can start there.
+
+One container section per frame (mode "palette", extra.gop = the key-frame interval,
+0 for image mode):
+
+    byte 0      frame type: 0 intra (refs: background), 1 inter (background, previous screen)
+    byte 1      background index
+    uvarint     length L of the context-coded screen, then its L bytes
+    rest        the residual, (frame - resize(screen)) mod 256 as pack_symbols
+                bytes (quantizers.py), or nothing when it is zero
+"""
+import numpy as np
+
+from .codec import _uvarint
+from .codec_api import Codec, check_frames
+from .container import ContainerError, Meta, pack, unpack
+from .errors import UserError
+from .ops import RansDecodeError, context_decode, context_encode
+from .quantizers import pack_symbols, unpack_symbols
+from .resample import invert_resize, resize_height
+
+INTRA, INTER = 0, 1
+INVERT_BATCH = 16
+MODE = "palette"
+
+
+def _read_uvarint(p, i):
+    n, shift = 0, 0
+    while True:
+        if i >= len(p) or shift > 28:
+            raise ContainerError("palette frame: bad length prefix")
+        n |= (p[i] & 0x7F) << shift
+        shift += 7
+        i += 1
+        if not p[i - 1] & 0x80:
+            return n, i
+
+
+class PaletteCodec(Codec):
+    kind = "video"
+    lossless = True
+
+    def __init__(self, model, config, gop=0, fps=15.0):
+        if config["model"]["arch"] != "palette":
+            raise ValueError(f"PaletteCodec needs a palette model, not {config['model']['arch']}")
+        self.model = model.eval()
+        self.config = config
+        self.arch = "palette"
+        self.quant = "context"
+        self.weights_sha256 = config["weights_sha256"]
+        self.gop = int(gop)
+        if self.gop < 0:
+            raise ValueError(f"gop must be >= 0 (0: image mode), got {gop}")
+        self.fps = float(fps)
+        self.name = "palette-video" if self.gop else "palette"
+        self.setting = config.get("label", "")
+        self.model_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        self.code_entries = int(np.prod(model.screen_size))
+        self.palette = model.palette_array()
+        self.backgrounds = model.background_array()
+        self.frame_size = model.frame_size
+        self.screen_size = model.screen_size
+
+    @classmethod
+    def load(cls, run_dir_or_name, gop=0, device="cpu"):
+        from .checkpoint import load_model
+
+        model, config = load_model(run_dir_or_name, device="cpu")
+        codec = cls(model, config, gop=gop)
+        codec.setting = str(run_dir_or_name) + (f" gop={gop}" if gop else "")
+        return codec
+
+    def with_gop(self, gop):
+        codec = PaletteCodec(self.model, self.config, gop=gop, fps=self.fps)
+        codec.setting = f"{self.setting.split(' gop=')[0]} gop={gop}".strip()
+        return codec
+
+    # ---- screens ---------------------------------------------------------------
+
+    def screens(self, frames):
+        """uint8 N x H x W x 3 frames -> (uint8 N x sh x sw palette screens, their resize)."""
+        out = [invert_resize(frames[i:i + INVERT_BATCH], self.palette, self.screen_size[0])
+               for i in range(0, len(frames), INVERT_BATCH)]
+        screens = np.concatenate(out)
+        return screens, self.render(screens)
+
+    def render(self, screens):
+        """uint8 N x sh x sw palette indices -> uint8 N x H x W x 3 frames (Pillow-exact)."""
+        return resize_height(self.palette[screens], self.frame_size[0])
+
+    def _background(self, screen):
+        return int(np.argmin([(screen != b).sum() for b in self.backgrounds]))
+
+    # ---- codec interface --------------------------------------------------------
+
+    def encode(self, frames):
+        frames = check_frames(frames)
+        n, h, w, _ = frames.shape
+        if (h, w) != self.frame_size:
+            raise UserError(f"the palette model codes {self.frame_size[0]}x{self.frame_size[1]} "
+                            f"frames (emulator screens resized), not {h}x{w}")
+        screens, rendered = self.screens(frames)
+        intra, inter = self.model.tables("intra"), self.model.tables("inter")
+        sections = []
+        for t in range(n):
+            b = self._background(screens[t])
+            bg = self.backgrounds[b]
+            kind, stream = INTRA, context_encode(screens[t], intra, bg[None])
+            if self.gop and t % self.gop:
+                alt = context_encode(screens[t], inter, np.stack([bg, screens[t - 1]]))
+                if len(alt) < len(stream):
+                    kind, stream = INTER, alt
+            resid = (frames[t].astype(np.int16) - rendered[t]).astype(np.uint8)  # mod 256
+            tail = pack_symbols(resid.tobytes()) if resid.any() else b""
+            sections.append(bytes([kind, b]) + _uvarint(len(stream)) + stream + tail)
+        meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w, frames=n,
+                    fps=self.fps, mode=MODE, quantizer={"method": "context"},
+                    extra={"gop": self.gop, "screen_size": list(self.screen_size)})
+        return pack(meta, sections)
+
+    def decode(self, data):
+        meta, sections = unpack(data)
+        self.check_compatible(meta)
+        if len(sections) != meta.frames:
+            raise ContainerError(f"file declares {meta.frames} frames but holds {len(sections)}")
+        if (meta.height, meta.width) != self.frame_size:
+            raise ContainerError(f"file frames are {meta.height}x{meta.width}, the model's "
+                                 f"{self.frame_size[0]}x{self.frame_size[1]}")
+        sh, sw = self.screen_size
+        screens = np.zeros((meta.frames, sh, sw), dtype=np.uint8)
+        resids = {}
+        intra, inter = self.model.tables("intra"), self.model.tables("inter")
+        for t, p in enumerate(sections):
+            if len(p) < 3:
+                raise ContainerError(f"palette frame {t} is truncated")
+            kind, b = p[0], p[1]
+            if kind not in (INTRA, INTER) or (kind == INTER and t == 0):
+                raise ContainerError(f"palette frame {t}: bad frame type {kind}")
+            if b >= len(self.backgrounds):
+                raise ContainerError(f"palette frame {t}: no background {b}")
+            n, i = _read_uvarint(p, 2)
+            if i + n > len(p):
+                raise ContainerError(f"palette frame {t}: screen data is truncated")
+            bg = self.backgrounds[b]
+            refs, tables = (bg[None], intra) if kind == INTRA else (np.stack([bg, screens[t - 1]]), inter)
+            try:
+                screens[t] = context_decode(p[i:i + n], sh, sw, tables, refs)
+            except RansDecodeError as e:
+                raise ContainerError(f"palette frame {t}: {e}") from None
+            if i + n < len(p):
+                resids[t] = np.frombuffer(unpack_symbols(p[i + n:], meta.height * meta.width * 3),
+                                          dtype=np.uint8).reshape(meta.height, meta.width, 3)
+        frames = self.render(screens)
+        for t, r in resids.items():
+            frames[t] += r  # uint8 arithmetic wraps: the mod-256 residual undone
+        return frames
+
+    def check_compatible(self, meta):
+        if meta.arch != self.arch:
+            raise ContainerError(f"file was encoded with a {meta.arch} model, not {self.arch}")
+        if meta.weights_sha256 != self.weights_sha256:
+            raise ContainerError(
+                f"file needs weights {meta.weights_sha256[:12]}…, this model has "
+                f"{self.weights_sha256[:12]}… (wrong model or retrained weights)")
+        if meta.mode != MODE:
+            raise ContainerError(f"not a palette file (mode {meta.mode!r})")
+        if meta.extra.get("screen_size") != list(self.screen_size):
+            raise ContainerError(f"file's screen size {meta.extra.get('screen_size')!r} is not the model's")

@@ -1,0 +1,224 @@
+"""Fitting the `palette` model (models/palette.py): `learned-codec train --arch palette`.
+
+No gradients: every part is a count over the training frames.
+
+1. Palette: the data set's emulator palette (manifest "raw_palette", measured on
+   the raw screens by the data maker); for other folders, the colours of
+   vertically flat runs (which Lanczos resizing leaves untouched).
+2. Screens: each training frame inverted to its palette screen
+   (resample.invert_resize), in chunks saved to RUN_DIR/screens/ so that a killed
+   run resumes where it stopped (--resume).
+3. Backgrounds: k-modes over the screens (assign each screen to the background
+   it differs from least, then take each pixel's most frequent value).
+4. Context tables: counts of (context, pixel) for key frames (background as
+   reference) and for video frames (background and previous screen), smoothed and
+   quantized (context_model.py). The back-off threshold is chosen on validation
+   frames: the one that codes them in the fewest bits.
+"""
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoint as ckpt
+from .context_model import ContextCounter, code_length_bits
+from .errors import UserError
+from .fileio import atomic_write_json
+from .models import build_model, default_config
+from .resample import invert_resize
+
+CHUNK = 256
+MIN_COUNTS = (2, 4, 8, 16, 32, 64)
+ALPHA = 0.05
+VAL_FRAMES = 120
+
+
+def learn_palette(frames, window=7, min_pixels=16):
+    """Colours of vertically flat runs of `window` pixels (exact after resizing)."""
+    col = (frames[..., 0].astype(np.int64) << 16) | (frames[..., 1].astype(np.int64) << 8) | frames[..., 2]
+    half = window // 2
+    core = col[:, half:col.shape[1] - half]
+    flat = np.ones(core.shape, dtype=bool)
+    for d in range(-half, half + 1):
+        flat &= col[:, half + d:col.shape[1] - half + d] == core
+    u, n = np.unique(core[flat], return_counts=True)
+    u = u[n >= min_pixels]
+    return np.stack([(u >> 16) & 255, (u >> 8) & 255, u & 255], 1).astype(np.uint8)
+
+
+def _palette(data_dir, frames):
+    from data_tools.frames import load_manifest
+
+    try:
+        manifest = load_manifest(data_dir)
+    except UserError:
+        manifest = {}
+    hexes = manifest.get("distinct_colours", {}).get("raw_palette")
+    if hexes:
+        pal = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in hexes], dtype=np.uint8)
+        return pal, "data set manifest (raw emulator screens)"
+    return learn_palette(frames[:: max(1, len(frames) // 500)]), "flat runs of the training frames"
+
+
+def _sequence_starts(data_dir, split, n):
+    """Indexes where a new video starts in `split` (the manifest's videos), else [0]."""
+    from data_tools.frames import load_manifest
+
+    try:
+        videos = [v for v in load_manifest(data_dir).get("per_video", []) if v.get("split") == split]
+    except UserError:
+        return [0]
+    lengths = [int(v.get("images", 0)) for v in videos]
+    if not lengths or sum(lengths) != n:
+        return [0]
+    return list(np.cumsum([0] + lengths[:-1]))
+
+
+def invert_all(frames, palette, screen_h, cache_dir, progress=True):
+    """Screens of every frame; chunks cached (atomically) under cache_dir for resume."""
+    from tqdm import tqdm
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    out = np.zeros((len(frames), screen_h, frames.shape[2]), dtype=np.uint8)
+    bar = tqdm(total=len(frames), desc="invert screens", unit="frame", disable=not progress)
+    for start in range(0, len(frames), CHUNK):
+        stop = min(start + CHUNK, len(frames))
+        path = cache_dir / f"screens-{start:07d}-{stop:07d}.npy"
+        chunk = None
+        if path.is_file():
+            try:
+                chunk = np.load(path, allow_pickle=False)
+                if chunk.shape != (stop - start, screen_h, frames.shape[2]) or chunk.dtype != np.uint8:
+                    chunk = None
+            except (ValueError, OSError, EOFError):
+                chunk = None
+        if chunk is None:
+            chunk = np.concatenate([invert_resize(np.asarray(frames[i:i + 16]), palette, screen_h)
+                                    for i in range(start, stop, 16)])
+            tmp = path.with_suffix(".tmp.npy")
+            np.save(tmp, chunk, allow_pickle=False)
+            tmp.replace(path)
+        out[start:stop] = chunk
+        bar.update(stop - start)
+    bar.close()
+    return out
+
+
+def fit_backgrounds(screens, k, iters=6, seed=0):
+    """k-modes: k screens, each pixel the most frequent value among the screens it explains."""
+    sample = screens[:: max(1, len(screens) // 1500)]
+    rng = np.random.default_rng(seed)
+    centres = [sample[rng.integers(len(sample))]]
+    for _ in range(1, k):  # farthest-point start
+        d = np.min([(sample != c).sum((1, 2)) for c in centres], 0)
+        centres.append(sample[int(d.argmax())])
+    centres = np.stack(centres)
+    for _ in range(iters):
+        assign = assign_backgrounds(sample, centres)
+        centres = np.stack([_modes(sample[assign == j]) if (assign == j).any() else centres[j]
+                            for j in range(k)])
+    return centres
+
+
+def _modes(screens):
+    n, h, w = screens.shape
+    counts = np.zeros((h * w, 32), dtype=np.int32)
+    pix = np.arange(h * w)
+    for s in screens.reshape(n, -1):
+        counts[pix, s] += 1
+    return counts.argmax(1).astype(np.uint8).reshape(h, w)
+
+
+def assign_backgrounds(screens, backgrounds):
+    return np.stack([(screens != b).sum((1, 2)) for b in backgrounds]).argmin(0)
+
+
+def reference_planes(screens, backgrounds, starts):
+    """(intra refs N x 1 x H x W, inter refs N x 2 x H x W, mask of frames with a previous one)."""
+    bg = backgrounds[assign_backgrounds(screens, backgrounds)]
+    prev = np.concatenate([screens[:1], screens[:-1]])
+    has_prev = np.ones(len(screens), dtype=bool)
+    has_prev[list(starts)] = False
+    return bg[:, None], np.stack([bg, prev], 1), has_prev
+
+
+def count_tables(levels, nsym, screens, refs, progress_desc=None):
+    counter = ContextCounter(levels, nsym)
+    for i in range(0, len(screens), 512):
+        counter.add(screens[i:i + 512], refs[i:i + 512])
+    return counter
+
+
+def fit(opts):
+    """Fit per `opts` (the train command's options); returns a JSON-able summary."""
+    from data_tools.frames import DEFAULT_DIR, load_split
+
+    t0 = time.time()
+    data_dir = Path(opts.get("data") or DEFAULT_DIR)
+    out = Path(opts.get("out") or "runs/palette")
+    if (out / ckpt.BEST_NAME).exists() and not opts.get("resume"):
+        raise UserError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
+    ckpt_dir_ok = out.parent if out.parent != Path("") else Path(".")
+    if not ckpt_dir_ok.exists():
+        raise UserError(f"cannot write {out}: {ckpt_dir_ok} does not exist")
+    progress = not opts.get("quiet")
+    train = load_split(data_dir, "train", mmap=True)
+    val = load_split(data_dir, "val", mmap=True)
+    limit = opts.get("frames_per_epoch")
+    if limit:  # an evenly spaced subset, whole videos kept in order
+        train = train[:: max(1, len(train) // int(limit))][: int(limit)]
+    cfg = default_config("palette")
+    frame_h, frame_w = train.shape[1:3]
+    cfg["frame_size"] = [int(frame_h), int(frame_w)]
+    cfg["screen_size"] = [210 if frame_h == 200 else int(frame_h), int(frame_w)]
+    palette, palette_source = _palette(data_dir, train)
+    if not 1 <= len(palette) <= 30:
+        raise UserError(f"found {len(palette)} palette colours; the palette model needs 1..30 "
+                        f"(is {data_dir} emulator frames?)")
+    cfg["colours"] = len(palette)
+    screen_h = cfg["screen_size"][0]
+    out.mkdir(parents=True, exist_ok=True)
+    screens = invert_all(train, palette, screen_h, out / "screens", progress)
+    val_idx = np.arange(min(VAL_FRAMES, len(val)))  # consecutive frames of the first val video
+    val_screens = invert_all(val[val_idx], palette, screen_h, out / "screens-val", progress)
+    starts = _sequence_starts(data_dir, "train", len(train)) if not limit else [0]
+    backgrounds = fit_backgrounds(screens, int(cfg["backgrounds"]))
+    intra_refs, inter_refs, has_prev = reference_planes(screens, backgrounds, starts)
+    v_intra, v_inter, v_prev = reference_planes(val_screens, backgrounds, [0])
+    counters = {
+        "intra": count_tables(cfg["intra_levels"], len(palette), screens, intra_refs),
+        "inter": count_tables(cfg["inter_levels"], len(palette), screens[has_prev], inter_refs[has_prev]),
+    }
+    chosen, val_bytes = {}, {}
+    for kind, counter in counters.items():
+        refs, sel = (v_intra, slice(None)) if kind == "intra" else (v_inter[v_prev], v_prev)
+        scores = {}
+        for mc in MIN_COUNTS:
+            tables = counter.tables(min_count=mc, alpha=ALPHA)
+            scores[mc] = float(code_length_bits(tables, val_screens[sel], refs).mean() / 8)
+        best = min(scores, key=scores.get)
+        chosen[kind] = counter.tables(min_count=best, alpha=ALPHA)
+        val_bytes[kind] = {"min_count": best, "bytes_per_frame_by_min_count": scores}
+        cfg[f"{kind}_rows"] = [int(r) for r in np.diff(chosen[kind].level_start)]
+    model = build_model(cfg)
+    with torch.no_grad():
+        model.palette.copy_(torch.from_numpy(palette))
+        model.backgrounds.copy_(torch.from_numpy(backgrounds))
+    for kind, tables in chosen.items():
+        model.set_tables(kind, tables)
+    info = {"palette_source": palette_source, "train_frames": int(len(train)),
+            "validation": val_bytes, "seconds": round(time.time() - t0, 1)}
+    config = {"model": cfg, "quant": "context", "train": {"arch": "palette", "fit": "counting",
+              "alpha": ALPHA, "min_counts_tried": list(MIN_COUNTS)},
+              "data": {"dir": str(data_dir), "frame_size": cfg["frame_size"],
+                       "train_frames": int(len(train)), "val_frames": int(len(val_idx))}}
+    ckpt.save_config(out, config)
+    ckpt.save_best(out, model.state_dict(), cfg, info)
+    atomic_write_json(out / "fit_metrics.json", info)
+    return {"run_dir": str(out), **info,
+            "model_bytes": (out / ckpt.BEST_NAME).stat().st_size}
+
+
+__all__ = ["fit", "learn_palette", "fit_backgrounds", "assign_backgrounds", "invert_all"]
