@@ -6,7 +6,8 @@ gives every pixel a probability row chosen by its context: causal neighbours
 learned background, the previous decoded frame). Rows are learned by counting:
 the maximum-likelihood estimate with additive smoothing `alpha`, kept only for
 contexts seen at least `min_count` times (others back off to the next, coarser
-level), quantized to 16-bit frequencies that sum to 2^16 with none zero, so any
+level; or, hierarchically, counts plus pseudo-counts spread as the coarser
+level's row), quantized to 16-bit frequencies that sum to 2^16 with none zero, so any
 image stays codable and the decoder needs no floating point.
 """
 import numpy as np
@@ -66,30 +67,66 @@ class ContextCounter:
                 c = np.bincount(inv, weights=np.concatenate([old_c, c])).astype(np.int64)
             self.counts[i] = (u, c)
 
-    def tables(self, min_count=8, alpha=0.05):
+    def nested(self):
+        """True when every level's components are a subset of the level before it."""
+        return all(set(b) <= set(a) for a, b in zip(self.levels, self.levels[1:]))
+
+    def tables(self, min_count=8, alpha=0.05, beta=None):
         """-> ContextModelTables: one row per context seen >= min_count times (every
-        context on the catch-all level)."""
-        keys, rows = [], []
-        for i, (u, c) in enumerate(self.counts):
+        context on the catch-all level).
+
+        beta=None: each row is its own counts smoothed by `alpha`. beta > 0 (nested
+        levels only): each row is its counts plus `beta` pseudo-counts spread as the
+        row of its parent context on the next level (hierarchical smoothing: a context
+        seen a few times stays close to the coarser one), so few-count rows are safe."""
+        if beta is not None and not self.nested():
+            raise ValueError("beta smoothing needs nested levels (each a subset of the one before)")
+        keys, rows = [None] * len(self.levels), [None] * len(self.levels)
+        parent = None  # (all contexts, their probabilities) of the next level
+        for i in reversed(range(len(self.levels))):
+            u, c = self.counts[i]
             ctx, sym = u // BASE, u % BASE
             uc, inv = np.unique(ctx, return_inverse=True)
             counts = np.zeros((len(uc), self.nsym), dtype=np.float64)
             np.add.at(counts, (inv, sym), c)
-            if i == len(self.counts) - 1:
+            last = i == len(self.levels) - 1
+            if last:
                 uc, counts = np.zeros(1, np.int64), counts.sum(0, keepdims=True)
+            if last or beta is None:
+                p = (counts + alpha) / (counts + alpha).sum(1, keepdims=True)
             else:
-                keep = counts.sum(1) >= min_count
-                uc, counts = uc[keep], counts[keep]
-            keys.append(uc)
-            rows.append(quantize_rows(counts, alpha))
+                pu, pp = parent
+                pos = np.searchsorted(pu, parent_keys(uc, self.levels[i], self.levels[i + 1]))
+                p = (counts + beta * pp[pos]) / (counts.sum(1, keepdims=True) + beta)
+            parent = (uc, p)
+            keep = slice(None) if last else counts.sum(1) >= min_count
+            keys[i], rows[i] = uc[keep], quantize_probabilities(p[keep])
         return ContextModelTables(self.levels, keys, np.concatenate(rows))
+
+
+def parent_keys(keys, level, parent_level):
+    """Keys of `level` -> the keys of the same pixels' contexts on `parent_level`
+    (whose components are a subset of level's)."""
+    digits = {}
+    k = np.asarray(keys, dtype=np.int64)
+    for name in reversed(level):
+        digits[name] = k % BASE
+        k = k // BASE
+    out = np.zeros(len(keys), dtype=np.int64)
+    for name in parent_level:
+        out = out * BASE + digits[name]
+    return out
 
 
 def quantize_rows(counts, alpha):
     """float R x S counts -> uint16 R x S frequencies, each >= 1, rows summing to 2^16."""
     counts = np.asarray(counts, dtype=np.float64)
-    s = counts.shape[1]
-    p = (counts + alpha) / (counts + alpha).sum(1, keepdims=True)
+    return quantize_probabilities((counts + alpha) / (counts + alpha).sum(1, keepdims=True))
+
+
+def quantize_probabilities(p):
+    """float R x S probabilities -> uint16 R x S frequencies, each >= 1, rows summing to 2^16."""
+    s = p.shape[1]
     f = 1 + np.floor(p * (TOTAL - s)).astype(np.int64)
     f[np.arange(len(f)), f.argmax(1)] += TOTAL - f.sum(1)
     return f.astype(np.uint16)

@@ -18,7 +18,8 @@ decoding can start there.
 One container section per frame (mode "palette", extra.gop = the key-frame interval,
 0 for image mode):
 
-    byte 0      frame type: 0 intra (refs: background), 1 inter (background, previous screen)
+    byte 0      frame type: 0 intra (tables read the background), 1 inter (the background
+                and the previous decoded screen)
     byte 1      background index
     uvarint     length L of the context-coded screen, then its L bytes
     rest        the residual, (frame - resize(screen)) mod 256 as pack_symbols
@@ -53,6 +54,7 @@ def _read_uvarint(p, i):
 
 class PaletteCodec(Codec):
     kind = "video"
+    mode = MODE
     lossless = True
 
     def __init__(self, model, config, gop=0, fps=15.0):
@@ -120,9 +122,9 @@ class PaletteCodec(Codec):
         for t in range(n):
             b = self._background(screens[t])
             bg = self.backgrounds[b]
-            kind, stream = INTRA, context_encode(screens[t], intra, bg[None])
+            kind, stream = INTRA, context_encode(screens[t], intra, self.model.references("intra", bg))
             if self.gop and t % self.gop:
-                alt = context_encode(screens[t], inter, np.stack([bg, screens[t - 1]]))
+                alt = context_encode(screens[t], inter, self.model.references("inter", bg, screens[t - 1]))
                 if len(alt) < len(stream):
                     kind, stream = INTER, alt
             resid = (frames[t].astype(np.int16) - rendered[t]).astype(np.uint8)  # mod 256
@@ -157,7 +159,10 @@ class PaletteCodec(Codec):
             if i + n > len(p):
                 raise ContainerError(f"palette frame {t}: screen data is truncated")
             bg = self.backgrounds[b]
-            refs, tables = (bg[None], intra) if kind == INTRA else (np.stack([bg, screens[t - 1]]), inter)
+            if kind == INTRA:
+                refs, tables = self.model.references("intra", bg), intra
+            else:
+                refs, tables = self.model.references("inter", bg, screens[t - 1]), inter
             try:
                 screens[t] = context_decode(p[i:i + n], sh, sw, tables, refs)
             except RansDecodeError as e:

@@ -117,4 +117,58 @@ def invert_resize(frames, palette, in_height, max_sweeps=20):
                 changed += int(better.sum())
         if not changed:
             break
-    return idx.astype(np.uint8)
+    idx = idx.astype(np.uint8)
+    for n in range(len(idx)):
+        _beam_repair(idx[n], frames[n], pal, weights)
+    return idx
+
+
+def _beam_repair(screen, frame, pal, weights, beam=256, margin=4):
+    """Re-solve, column by column, the rows around pixels whose resize is still wrong.
+
+    Single-row moves stop where several rows must change together (thin sprites,
+    one-row pellets). A beam search over the rows of each such region, keeping the
+    `beam` best partial screens by the squared error of the outputs they complete,
+    finds those; a region keeps its old rows unless the new ones are better. In place."""
+    palette_u8 = pal.astype(np.uint8)
+    h_out, h_in = weights.shape
+    nz = weights != 0
+    lo = nz.argmax(1)                                  # first input row of each output
+    hi = h_in - nz[:, ::-1].argmax(1)                  # one past the last
+    wrong = (resize_height(palette_u8[screen], h_out) != frame).any(-1)
+    for col in np.flatnonzero(wrong.any(0)):
+        bad = np.flatnonzero(wrong[:, col])
+        clusters = np.split(bad, np.flatnonzero(np.diff(bad) > 2 * margin) + 1)
+        for rows in clusters:
+            r0 = max(0, int(lo[rows[0]]) - margin)
+            r1 = min(h_in, int(hi[rows[-1]]) + margin)
+            _beam_region(screen[:, col], frame[:, col].astype(np.float64), pal, weights,
+                         lo, hi, r0, r1, beam)
+
+
+def _beam_region(column, y, pal, weights, lo, hi, r0, r1, beam):
+    outs = np.flatnonzero((lo < r1) & (hi > r0))       # outputs the region touches
+    a = weights[outs]                                  # O x h_in
+    x = pal[column]                                    # h_in x 3
+    fixed = a @ x - a[:, r0:r1] @ x[r0:r1]             # O x 3: rows outside the region
+    finish = np.minimum(hi[outs], r1) - 1              # region row after which an output is complete
+    target = y[outs]
+    states = fixed[None]                               # B x O x 3 partial sums
+    cost = np.zeros(1)
+    hist = np.zeros((1, 0), dtype=np.uint8)
+    n_pal = len(pal)
+    for j in range(r0, r1):
+        cand = states[:, None] + a[None, None, :, j, None] * pal[None, :, None, :]   # B P O 3
+        done = finish == j
+        new_cost = cost[:, None] + ((cand[:, :, done] - target[done]) ** 2).sum((2, 3))
+        flat = new_cost.ravel()
+        keep = np.argsort(flat, kind="stable")[: beam * 2]
+        b, p = np.divmod(keep, n_pal)
+        hist = np.concatenate([hist[b], p[:, None].astype(np.uint8)], 1)
+        # Two partial screens that agree on their last rows have the same future: keep one.
+        _, first = np.unique(hist[:, -8:], axis=0, return_index=True)
+        first = np.sort(first)[:beam]
+        hist, states, cost = hist[first], cand[b[first], p[first]], flat[keep[first]]
+    old = ((a @ x - y[outs]) ** 2).sum()
+    if cost[0] < old - 1e-9:
+        column[r0:r1] = hist[0]

@@ -7,15 +7,16 @@ No gradients: every part is a count over the training frames.
    vertically flat runs (which Lanczos resizing leaves untouched).
 2. Screens: each training frame inverted to its palette screen
    (resample.invert_resize), in chunks saved to RUN_DIR/screens/ so that a killed
-   run resumes where it stopped (--resume).
+   run resumes where it stopped (--resume). Frames of 200 rows (the Pac-Man data
+   set) come from 210-row screens; frames of any other height are their own screens.
 3. Backgrounds: k-modes over the screens (assign each screen to the background
    it differs from least, then take each pixel's most frequent value).
 4. Context tables: counts of (context, pixel) for key frames (background as
    reference) and for video frames (background and previous screen), smoothed and
-   quantized (context_model.py). The back-off threshold is chosen on validation
-   frames: the one that codes them in the fewest bits.
+   quantized (context_model.py). The back-off threshold and smoothing are chosen
+   on validation frames: the ones that code them in the fewest bits.
 """
-import json
+import hashlib
 import time
 from pathlib import Path
 
@@ -25,14 +26,16 @@ import torch
 from . import checkpoint as ckpt
 from .context_model import ContextCounter, code_length_bits
 from .errors import UserError
-from .fileio import atomic_write_json
+from .fileio import atomic_write_json, check_writable_dir
 from .models import build_model, default_config
+from .models.palette import reference_planes
 from .resample import invert_resize
 
 CHUNK = 256
-MIN_COUNTS = (2, 4, 8, 16, 32, 64)
+MIN_COUNTS = (1, 2, 4, 8)
+BETAS = (0.5, 2.0, 8.0)  # hierarchical smoothing strengths tried (nested levels)
 ALPHA = 0.05
-VAL_FRAMES = 120
+VAL_FRAMES = 240         # validation frames: the first of each validation video, in order
 
 
 def learn_palette(frames, window=7, min_pixels=16):
@@ -76,6 +79,17 @@ def _sequence_starts(data_dir, split, n):
     return list(np.cumsum([0] + lengths[:-1]))
 
 
+def _first_frames(frames, starts, limit):
+    """About `limit` frames: the same number from the start of every video."""
+    if limit < 1:
+        raise UserError(f"--frames-per-epoch must be >= 1, got {limit}")
+    bounds = list(starts) + [len(frames)]
+    per = max(1, -(-limit // len(starts)))
+    keep = [np.arange(a, min(b, a + per)) for a, b in zip(bounds[:-1], bounds[1:])]
+    new_starts = list(np.cumsum([0] + [len(k) for k in keep[:-1]]))
+    return frames[np.concatenate(keep)], new_starts
+
+
 def invert_all(frames, palette, screen_h, cache_dir, progress=True):
     """Screens of every frame; chunks cached (atomically) under cache_dir for resume."""
     from tqdm import tqdm
@@ -85,7 +99,9 @@ def invert_all(frames, palette, screen_h, cache_dir, progress=True):
     bar = tqdm(total=len(frames), desc="invert screens", unit="frame", disable=not progress)
     for start in range(0, len(frames), CHUNK):
         stop = min(start + CHUNK, len(frames))
-        path = cache_dir / f"screens-{start:07d}-{stop:07d}.npy"
+        # Named by the frames' hash: a cache from other frames is never reused.
+        digest = hashlib.sha1(np.ascontiguousarray(frames[start:stop]).tobytes()).hexdigest()[:16]
+        path = cache_dir / f"screens-{start:07d}-{stop:07d}-{digest}.npy"
         chunk = None
         if path.is_file():
             try:
@@ -135,13 +151,14 @@ def assign_backgrounds(screens, backgrounds):
     return np.stack([(screens != b).sum((1, 2)) for b in backgrounds]).argmin(0)
 
 
-def reference_planes(screens, backgrounds, starts):
-    """(intra refs N x 1 x H x W, inter refs N x 2 x H x W, mask of frames with a previous one)."""
+def training_references(cfg, screens, backgrounds, starts):
+    """(intra refs N x R x H x W, inter refs N x R' x H x W, mask of frames with a previous one)."""
     bg = backgrounds[assign_backgrounds(screens, backgrounds)]
     prev = np.concatenate([screens[:1], screens[:-1]])
     has_prev = np.ones(len(screens), dtype=bool)
     has_prev[list(starts)] = False
-    return bg[:, None], np.stack([bg, prev], 1), has_prev
+    return (reference_planes(cfg["intra_refs"], bg), reference_planes(cfg["inter_refs"], bg, prev),
+            has_prev)
 
 
 def count_tables(levels, nsym, screens, refs, progress_desc=None):
@@ -149,6 +166,45 @@ def count_tables(levels, nsym, screens, refs, progress_desc=None):
     for i in range(0, len(screens), 512):
         counter.add(screens[i:i + 512], refs[i:i + 512])
     return counter
+
+
+def fit_model(cfg, palette, screens, starts, val_screens, val_starts=(0,)):
+    """The palette model for `cfg` fitted on training screens (videos beginning at
+    `starts`); each table's back-off threshold and smoothing are the ones that code
+    `val_screens` (videos beginning at `val_starts`) in the fewest bits.
+    -> (model, {kind: validation bytes per frame of each setting, and the choice})."""
+    cfg = dict(cfg, colours=len(palette))
+    backgrounds = fit_backgrounds(screens, int(cfg["backgrounds"]))
+    intra_refs, inter_refs, has_prev = training_references(cfg, screens, backgrounds, starts)
+    v_intra, v_inter, v_prev = training_references(cfg, val_screens, backgrounds, val_starts)
+    counters = {
+        "intra": count_tables(cfg["intra_levels"], len(palette), screens, intra_refs),
+        "inter": count_tables(cfg["inter_levels"], len(palette), screens[has_prev], inter_refs[has_prev]),
+    }
+    chosen, report = {}, {}
+    for kind, counter in counters.items():
+        refs, sel = (v_intra, slice(None)) if kind == "intra" else (v_inter[v_prev], v_prev)
+        scores, settings = {}, {}
+        for mc in MIN_COUNTS:
+            for beta in (BETAS if counter.nested() else (None,)):
+                tables = counter.tables(min_count=mc, alpha=ALPHA, beta=beta)
+                name = f"min_count={mc},beta={beta}"
+                settings[name] = (mc, beta)
+                scores[name] = float(code_length_bits(tables, val_screens[sel], refs).mean() / 8) \
+                    if len(val_screens[sel]) else float(len(tables.keys))  # no validation: smallest
+        best = min(scores, key=scores.get)
+        mc, beta = settings[best]
+        chosen[kind] = counter.tables(min_count=mc, alpha=ALPHA, beta=beta)
+        report[kind] = {"min_count": mc, "beta": beta, "val_bytes_per_frame": scores[best],
+                        "val_bytes_per_frame_by_setting": scores}
+        cfg[f"{kind}_rows"] = [int(r) for r in np.diff(chosen[kind].level_start)]
+    model = build_model(cfg)
+    with torch.no_grad():
+        model.palette.copy_(torch.from_numpy(np.asarray(palette, dtype=np.uint8)))
+        model.backgrounds.copy_(torch.from_numpy(backgrounds))
+    for kind, tables in chosen.items():
+        model.set_tables(kind, tables)
+    return model, report
 
 
 def fit(opts):
@@ -160,15 +216,14 @@ def fit(opts):
     out = Path(opts.get("out") or "runs/palette")
     if (out / ckpt.BEST_NAME).exists() and not opts.get("resume"):
         raise UserError(f"{out} already holds a run: pass --resume to continue it, or choose another --out")
-    ckpt_dir_ok = out.parent if out.parent != Path("") else Path(".")
-    if not ckpt_dir_ok.exists():
-        raise UserError(f"cannot write {out}: {ckpt_dir_ok} does not exist")
+    check_writable_dir(out)
     progress = not opts.get("quiet")
     train = load_split(data_dir, "train", mmap=True)
     val = load_split(data_dir, "val", mmap=True)
+    starts = _sequence_starts(data_dir, "train", len(train))
     limit = opts.get("frames_per_epoch")
-    if limit:  # an evenly spaced subset, whole videos kept in order
-        train = train[:: max(1, len(train) // int(limit))][: int(limit)]
+    if limit:  # the first frames of every video, in order (the video contexts need neighbours)
+        train, starts = _first_frames(train, starts, int(limit))
     cfg = default_config("palette")
     frame_h, frame_w = train.shape[1:3]
     cfg["frame_size"] = [int(frame_h), int(frame_w)]
@@ -181,39 +236,16 @@ def fit(opts):
     screen_h = cfg["screen_size"][0]
     out.mkdir(parents=True, exist_ok=True)
     screens = invert_all(train, palette, screen_h, out / "screens", progress)
-    val_idx = np.arange(min(VAL_FRAMES, len(val)))  # consecutive frames of the first val video
-    val_screens = invert_all(val[val_idx], palette, screen_h, out / "screens-val", progress)
-    starts = _sequence_starts(data_dir, "train", len(train)) if not limit else [0]
-    backgrounds = fit_backgrounds(screens, int(cfg["backgrounds"]))
-    intra_refs, inter_refs, has_prev = reference_planes(screens, backgrounds, starts)
-    v_intra, v_inter, v_prev = reference_planes(val_screens, backgrounds, [0])
-    counters = {
-        "intra": count_tables(cfg["intra_levels"], len(palette), screens, intra_refs),
-        "inter": count_tables(cfg["inter_levels"], len(palette), screens[has_prev], inter_refs[has_prev]),
-    }
-    chosen, val_bytes = {}, {}
-    for kind, counter in counters.items():
-        refs, sel = (v_intra, slice(None)) if kind == "intra" else (v_inter[v_prev], v_prev)
-        scores = {}
-        for mc in MIN_COUNTS:
-            tables = counter.tables(min_count=mc, alpha=ALPHA)
-            scores[mc] = float(code_length_bits(tables, val_screens[sel], refs).mean() / 8)
-        best = min(scores, key=scores.get)
-        chosen[kind] = counter.tables(min_count=best, alpha=ALPHA)
-        val_bytes[kind] = {"min_count": best, "bytes_per_frame_by_min_count": scores}
-        cfg[f"{kind}_rows"] = [int(r) for r in np.diff(chosen[kind].level_start)]
-    model = build_model(cfg)
-    with torch.no_grad():
-        model.palette.copy_(torch.from_numpy(palette))
-        model.backgrounds.copy_(torch.from_numpy(backgrounds))
-    for kind, tables in chosen.items():
-        model.set_tables(kind, tables)
+    val, val_starts = _first_frames(val, _sequence_starts(data_dir, "val", len(val)), VAL_FRAMES)
+    val_screens = invert_all(val, palette, screen_h, out / "screens-val", progress)
+    model, fitted = fit_model(cfg, palette, screens, starts, val_screens, val_starts)
+    cfg = model.config
     info = {"palette_source": palette_source, "train_frames": int(len(train)),
-            "validation": val_bytes, "seconds": round(time.time() - t0, 1)}
+            "validation": fitted, "seconds": round(time.time() - t0, 1)}
     config = {"model": cfg, "quant": "context", "train": {"arch": "palette", "fit": "counting",
-              "alpha": ALPHA, "min_counts_tried": list(MIN_COUNTS)},
+              "alpha": ALPHA, "min_counts_tried": list(MIN_COUNTS), "betas_tried": list(BETAS)},
               "data": {"dir": str(data_dir), "frame_size": cfg["frame_size"],
-                       "train_frames": int(len(train)), "val_frames": int(len(val_idx))}}
+                       "train_frames": int(len(train)), "val_frames": int(len(val))}}
     ckpt.save_config(out, config)
     ckpt.save_best(out, model.state_dict(), cfg, info)
     atomic_write_json(out / "fit_metrics.json", info)

@@ -117,3 +117,28 @@ def test_damaged_streams_are_refused_or_exact():
                 continue
             assert out.shape == img.shape and out.max() < tables.nsym
     assert refused > 0.9 * len(cases)  # the final-state check catches nearly every change
+
+
+def test_parent_keys_and_hierarchical_smoothing():
+    from learned_codec.context_model import context_keys, parent_keys
+
+    rng = np.random.default_rng(4)
+    imgs, refs = _images(rng, n=3)
+    planes = component_planes(imgs, refs)
+    child, parent = ("W", "N", "NW", "ref0"), ("N", "ref0")
+    k_child = context_keys(planes, child, imgs.shape).ravel()
+    k_parent = context_keys(planes, parent, imgs.shape).ravel()
+    assert np.array_equal(parent_keys(k_child, child, parent), k_parent)
+
+    nested = [("W", "N", "ref0"), ("W", "N"), ("W",), ()]
+    counter = ContextCounter(nested, 5)
+    counter.add(*_images(rng, n=20))
+    test_imgs, test_refs = _images(rng)
+    plain = code_length_bits(counter.tables(min_count=1, alpha=0.05), test_imgs, test_refs).sum()
+    smooth = code_length_bits(counter.tables(min_count=1, alpha=0.05, beta=2.0), test_imgs, test_refs).sum()
+    assert smooth < plain  # rare contexts no longer overconfident
+    tables = counter.tables(min_count=1, beta=2.0)
+    data = ops.context_encode(test_imgs[0], tables, test_refs[0])
+    assert np.array_equal(ops.context_decode(data, *test_imgs[0].shape, tables, test_refs[0]), test_imgs[0])
+    with pytest.raises(ValueError, match="nested"):
+        ContextCounter(LEVELS, 5).tables(beta=1.0)

@@ -30,6 +30,39 @@ from torch import nn
 from ..ops import ContextModelTables
 from .registry import register
 
+OUTSIDE_REF = 30  # reference value beyond the screen's edge (palette indices are < 30)
+# Reference planes the context tables may read, computed alike by encoder and decoder
+# from the frame's background and the previous decoded screen: the co-located pixel,
+# or the one below (S), right (E), left (W) or above (N) it.
+REFERENCE_PLANES = {
+    "bg": ("bg", 0, 0), "bgS": ("bg", 1, 0), "bgE": ("bg", 0, 1),
+    "prev": ("prev", 0, 0), "prevS": ("prev", 1, 0), "prevE": ("prev", 0, 1),
+    "prevW": ("prev", 0, -1), "prevN": ("prev", -1, 0),
+}
+
+
+def shifted(plane, dy, dx):
+    """out[..., y, x] = plane[..., y + dy, x + dx], OUTSIDE_REF beyond the edge."""
+    out = np.full_like(plane, OUTSIDE_REF)
+    h, w = plane.shape[-2:]
+    out[..., max(0, -dy):h - max(0, dy), max(0, -dx):w - max(0, dx)] = \
+        plane[..., max(0, dy):h - max(0, -dy), max(0, dx):w - max(0, -dx)]
+    return out
+
+
+def reference_planes(names, background, previous=None):
+    """uint8 (N x) R x H x W planes named by `names` (REFERENCE_PLANES) from background
+    and previous screens of shape (N x) H x W."""
+    sources = {"bg": background, "prev": previous}
+    planes = []
+    for name in names:
+        src, dy, dx = REFERENCE_PLANES[name]
+        if sources[src] is None:
+            raise ValueError(f"reference plane {name!r} needs a previous screen")
+        planes.append(shifted(sources[src], dy, dx))
+    return np.stack(planes, axis=-3)
+
+
 DEFAULTS = {
     "frame_size": [200, 160],   # height, width of the frames it codes
     "screen_size": [210, 160],  # height, width of the emulator screens behind them
@@ -38,6 +71,8 @@ DEFAULTS = {
     "intra_levels": [["W", "N", "NW", "NE", "ref0"], ["W", "N", "ref0"], ["W", "N"], []],
     "inter_levels": [["W", "N", "NW", "NE", "ref0", "ref1"], ["W", "N", "NW", "NE", "ref1"],
                      ["W", "N", "ref1"], ["W", "N"], []],
+    "intra_refs": ["bg"],         # what ref0, ref1, ... of the levels are (REFERENCE_PLANES)
+    "inter_refs": ["bg", "prev"],
     "intra_rows": [1, 1, 1, 1],   # rows per level: set by training (the tables' sizes)
     "inter_rows": [1, 1, 1, 1, 1],
 }
@@ -50,8 +85,14 @@ class PaletteModel(nn.Module):
     lossless_model = True
 
     def __init__(self, frame_size, screen_size, colours, backgrounds, intra_levels, inter_levels,
-                 intra_rows, inter_rows):
+                 intra_refs, inter_refs, intra_rows, inter_rows):
         super().__init__()
+        for refs in (intra_refs, inter_refs):
+            unknown = [r for r in refs if r not in REFERENCE_PLANES]
+            if unknown:
+                raise ValueError(f"unknown reference plane(s) {unknown}; known: {sorted(REFERENCE_PLANES)}")
+        if any(r.startswith("prev") for r in intra_refs):
+            raise ValueError("key-frame (intra) tables cannot read the previous screen")
         if len(intra_rows) != len(intra_levels) or len(inter_rows) != len(inter_levels):
             raise ValueError("intra_rows / inter_rows need one count per level")
         if not 1 <= colours <= 30:
@@ -61,6 +102,7 @@ class PaletteModel(nn.Module):
         self.frame_size = tuple(int(v) for v in frame_size)
         self.screen_size = tuple(int(v) for v in screen_size)
         self.levels = {"intra": [tuple(lv) for lv in intra_levels], "inter": [tuple(lv) for lv in inter_levels]}
+        self.refs = {"intra": list(intra_refs), "inter": list(inter_refs)}
         sh, sw = self.screen_size
         self.register_buffer("palette", torch.zeros(colours, 3, dtype=torch.uint8))
         self.register_buffer("backgrounds", torch.zeros(backgrounds, sh, sw, dtype=torch.uint8))
@@ -97,14 +139,12 @@ class PaletteModel(nn.Module):
         self._tables = {}
         super()._load_from_state_dict(*args, **kwargs)
 
+    def references(self, kind, background, previous=None):
+        """The reference planes the `kind` tables read, for (N x) H x W screens."""
+        return reference_planes(self.refs[kind], background, previous)
+
     def palette_array(self):
         return self.palette.numpy()
 
     def background_array(self):
         return self.backgrounds.numpy()
-
-    def describe(self):
-        return json.dumps({"colours": int(self.palette.shape[0]),
-                           "backgrounds": int(self.backgrounds.shape[0]),
-                           "intra_rows": int(self.intra_keys.numel()),
-                           "inter_rows": int(self.inter_keys.numel())})
