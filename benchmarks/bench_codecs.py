@@ -6,7 +6,8 @@ JPEG and WebP measured beside them in the same run.
 
 Throughput does not depend on the weights' values, so models are built untrained
 (seeded; the entropy-coded ones with their CDF tables filled, quantizer
-`entropy`, the others `naive`); the frames are 32 Pac-Man-sized 200x160 frames (the test split of
+`entropy`, the others `naive`; the palette model is the shipped one, its speed depends
+on its tables); the frames are 32 Pac-Man-sized 200x160 frames (the test split of
 data/pacman when it exists, else a synthetic maze-like image). Target (issue #5):
 conv5 encode+decode >= 30 frames/s on 2 CPU cores.
 """
@@ -22,6 +23,7 @@ from learned_codec.checkpoint import weights_sha256
 from learned_codec.codec import LearnedCodec
 from learned_codec.models import build_model
 from learned_codec.models.registry import default_config
+from learned_codec.palette_codec import PaletteCodec
 
 N = 32
 
@@ -61,21 +63,25 @@ def _pillow(frames, fmt, **opts):
 
 
 @pytest.mark.parametrize("fmt, opts", [("JPEG", {"quality": 90, "subsampling": 0}),
-                                       ("WEBP", {"quality": 90, "method": 4})])
+                                       ("WEBP", {"quality": 90, "method": 4}),
+                                       ("PNG", {"optimize": True}),
+                                       ("WEBP-lossless", {"lossless": True, "quality": 100, "method": 4})])
 def test_pillow_round_trip(benchmark, frames, fmt, opts):
-    benchmark.pedantic(_pillow, args=(frames, fmt), kwargs=opts, rounds=3, iterations=1)
+    benchmark.pedantic(_pillow, args=(frames, fmt.split("-")[0]), kwargs=opts, rounds=3, iterations=1)
     record(benchmark, f"pillow-{fmt}", N, "frames_per_s")
 
 
 ARCHS = ["conv4", "conv5", "fc", "fc-deep", "vae", "factorized", "hyperprior"]
 
 
-@pytest.mark.parametrize("arch", ARCHS + ["conv5-shipped"])
+@pytest.mark.parametrize("arch", ARCHS + ["conv5-shipped", "palette-shipped", "palette-video-shipped"])
 @pytest.mark.parametrize("step", ["encode", "decode"])
 def test_learned_codec(benchmark, frames, arch, step):
     torch.set_num_threads(2)
     if arch == "conv5-shipped":  # the default model's real weights: real code statistics
         codec = LearnedCodec.load("conv5")
+    elif arch.startswith("palette"):  # lossless; its speed depends on its tables: shipped ones
+        codec = PaletteCodec.load("palette", gop=25 if "video" in arch else 0)
     else:
         codec = _codec(arch, "entropy" if arch in ("factorized", "hyperprior") else "naive")
     data = codec.encode(frames)
@@ -90,6 +96,9 @@ def test_learned_codec(benchmark, frames, arch, step):
         benchmark.extra_info["encode_plus_decode_fps"] = 1 / per_frame
         target = ">= 30 fps" if arch.startswith("conv5") else "info"
         RATIOS.append((f"{arch} encode+decode", 1 / per_frame, target, " fps"))
+        png = RESULTS.get("pillow-PNG")
+        if png and arch.startswith("palette"):  # the lossless image codec beside it
+            RATIOS.append((f"{arch} encode+decode vs Pillow PNG", png / N * (1 / per_frame), "info"))
         jpeg = RESULTS.get("pillow-JPEG")
         if jpeg:  # Pillow JPEG q90 encode+decode, measured earlier in this run
             benchmark.extra_info["pillow_jpeg_q90_fps"] = N / jpeg

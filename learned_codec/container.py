@@ -27,6 +27,9 @@ Modes (one section per frame in each):
     entropy-delta  entropy-coded models: flag byte 0 + the intra payload, or flag 1 / 2 +
                    the int16 / int8 change of the latent symbols from the previous
                    frame (raw/zlib/LZMA); key frames are always 0 (video.py)
+    palette        the palette model (lossless): frame type, background index,
+                   uvarint length + context-coded palette screen, optional residual;
+                   extra.gop = key-frame interval or 0, extra.screen_size (palette_codec.py)
 
 The reader checks every size against the bytes actually present before it
 reads or allocates anything, checks every CRC, and rejects trailing bytes, so

@@ -132,9 +132,10 @@ def quantize_probabilities(p):
     return f.astype(np.uint16)
 
 
-def code_length_bits(tables, symbols, refs=None):
-    """Ideal code length (bits) of each image under `tables`: N floats. What the rANS
-    coder spends, minus its 4-byte state and a fraction of a byte of rounding."""
+def code_length_bits(tables, symbols, refs=None, per_pixel=False):
+    """Ideal code length (bits) of each image under `tables`: N floats (per_pixel: the
+    N x H x W bits of every pixel). What the rANS coder spends, minus its 4-byte state
+    and a fraction of a byte of rounding."""
     symbols = np.asarray(symbols)
     planes = component_planes(symbols, refs)
     sym = symbols.astype(np.int64)
@@ -148,4 +149,4 @@ def code_length_bits(tables, symbols, refs=None):
         f = tables.freqs[lo + pos, sym].astype(np.float64)
         bits[hit] = -np.log2(f[hit] / TOTAL)
         done |= hit
-    return bits.reshape(len(symbols), -1).sum(1)
+    return bits if per_pixel else bits.reshape(len(symbols), -1).sum(1)

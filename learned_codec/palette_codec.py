@@ -19,11 +19,12 @@ One container section per frame (mode "palette", extra.gop = the key-frame inter
 0 for image mode):
 
     byte 0      frame type: 0 intra (tables read the background), 1 inter (the background
-                and the previous decoded screen)
+                and the previous decoded screen); + 128 when a residual follows
     byte 1      background index
-    uvarint     length L of the context-coded screen, then its L bytes
-    rest        the residual, (frame - resize(screen)) mod 256 as pack_symbols
-                bytes (quantizers.py), or nothing when it is zero
+    without a residual: the context-coded screen (the rest of the section)
+    with one:   uvarint length L of the context-coded screen, its L bytes, then the
+                residual (frame - resize(screen)) mod 256 as pack_symbols bytes
+                (quantizers.py)
 """
 import numpy as np
 
@@ -36,6 +37,7 @@ from .quantizers import pack_symbols, unpack_symbols
 from .resample import invert_resize, resize_height
 
 INTRA, INTER = 0, 1
+HAS_RESIDUAL = 0x80
 INVERT_BATCH = 16
 MODE = "palette"
 
@@ -128,8 +130,11 @@ class PaletteCodec(Codec):
                 if len(alt) < len(stream):
                     kind, stream = INTER, alt
             resid = (frames[t].astype(np.int16) - rendered[t]).astype(np.uint8)  # mod 256
-            tail = pack_symbols(resid.tobytes()) if resid.any() else b""
-            sections.append(bytes([kind, b]) + _uvarint(len(stream)) + stream + tail)
+            if resid.any():
+                sections.append(bytes([kind | HAS_RESIDUAL, b]) + _uvarint(len(stream)) + stream
+                                + pack_symbols(resid.tobytes()))
+            else:
+                sections.append(bytes([kind, b]) + stream)
         meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w, frames=n,
                     fps=self.fps, mode=MODE, quantizer={"method": "context"},
                     extra={"gop": self.gop, "screen_size": list(self.screen_size)})
@@ -150,14 +155,14 @@ class PaletteCodec(Codec):
         for t, p in enumerate(sections):
             if len(p) < 3:
                 raise ContainerError(f"palette frame {t} is truncated")
-            kind, b = p[0], p[1]
+            kind, b, residual = p[0] & ~HAS_RESIDUAL, p[1], bool(p[0] & HAS_RESIDUAL)
             if kind not in (INTRA, INTER) or (kind == INTER and t == 0):
-                raise ContainerError(f"palette frame {t}: bad frame type {kind}")
+                raise ContainerError(f"palette frame {t}: bad frame type {p[0]}")
             if b >= len(self.backgrounds):
                 raise ContainerError(f"palette frame {t}: no background {b}")
-            n, i = _read_uvarint(p, 2)
-            if i + n > len(p):
-                raise ContainerError(f"palette frame {t}: screen data is truncated")
+            n, i = _read_uvarint(p, 2) if residual else (len(p) - 2, 2)
+            if residual and i + n >= len(p):
+                raise ContainerError(f"palette frame {t}: screen data or residual is truncated")
             bg = self.backgrounds[b]
             if kind == INTRA:
                 refs, tables = self.model.references("intra", bg), intra
@@ -167,7 +172,7 @@ class PaletteCodec(Codec):
                 screens[t] = context_decode(p[i:i + n], sh, sw, tables, refs)
             except RansDecodeError as e:
                 raise ContainerError(f"palette frame {t}: {e}") from None
-            if i + n < len(p):
+            if residual:
                 resids[t] = np.frombuffer(unpack_symbols(p[i + n:], meta.height * meta.width * 3),
                                           dtype=np.uint8).reshape(meta.height, meta.width, 3)
         frames = self.render(screens)

@@ -59,6 +59,16 @@ def resize_weights(in_size, out_size):
     return weights, fixed
 
 
+@functools.lru_cache(maxsize=8)
+def _fixed_float(in_size, out_size):
+    return resize_weights(in_size, out_size)[1].astype(np.float64)
+
+
+@functools.lru_cache(maxsize=8)
+def _pinv(in_size, out_size):
+    return np.linalg.pinv(resize_weights(in_size, out_size)[0])
+
+
 def resize_height(screens, out_height):
     """uint8 N x H x W x C (or H x W x C) -> N x out_height x W x C, exactly as
     Pillow's Image.resize((W, out_height), Image.LANCZOS) does."""
@@ -67,9 +77,12 @@ def resize_height(screens, out_height):
     x = screens[None] if single else screens
     if x.dtype != np.uint8 or x.ndim != 4:
         raise ValueError(f"screens must be uint8 N x H x W x C, got {screens.dtype} {screens.shape}")
-    _, fixed = resize_weights(x.shape[1], int(out_height))
-    acc = np.einsum("oi,niwc->nowc", fixed, x.astype(np.int64), optimize=True)
+    fixed = _fixed_float(x.shape[1], int(out_height))
+    n, h, w, c = x.shape
+    # Integer sums of < 2^31 * 255 * 10 stay exact in float64, so BLAS computes them exactly.
+    acc = np.matmul(fixed, x.reshape(n, h, w * c).astype(np.float64)).astype(np.int64)
     out = np.clip((acc + (1 << (PRECISION_BITS - 1))) >> PRECISION_BITS, 0, 255).astype(np.uint8)
+    out = out.reshape(n, -1, w, c)
     return out[0] if single else out
 
 
@@ -78,49 +91,64 @@ def invert_resize(frames, palette, in_height, max_sweeps=20):
 
     frames: uint8 N x h x W x 3 (resized); palette: uint8 P x 3. Returns uint8
     N x in_height x W palette indices. Least squares gives a start (the nearest
-    palette colour of the minimum-norm solution); then each row takes the palette
-    colour that lowers the squared error most, all columns and every ninth row at
-    once (rows nine apart never share an output row), until nothing changes.
+    palette colour of the minimum-norm solution), exact already for most columns.
+    In the columns whose resize is still wrong, each row takes the palette colour
+    that lowers the squared error most, every `stride`-th row at once (rows that far
+    apart never share an output row), until nothing changes; a beam search then
+    re-solves what single-row moves cannot (_beam_repair).
     """
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"frames must be uint8 N x H x W x 3, got {frames.dtype} {frames.shape}")
     pal = np.asarray(palette, dtype=np.float64).reshape(-1, 3)
-    weights, _ = resize_weights(int(in_height), frames.shape[1])
+    palette_u8 = pal.astype(np.uint8)
+    in_height, out_height = int(in_height), frames.shape[1]
+    weights, _ = resize_weights(in_height, out_height)
+    z = np.matmul(_pinv(in_height, out_height), frames.reshape(len(frames), out_height, -1)
+                  .astype(np.float64)).reshape(len(frames), in_height, frames.shape[2], 3)
+    idx = ((pal ** 2).sum(1) - 2 * z @ pal.T).argmin(-1).astype(np.uint8)   # N x H x W
+    wrong = (resize_height(palette_u8[idx], out_height) != frames).any(-1).any(1)  # N x W
+    n_i, w_i = np.nonzero(wrong)
+    if len(n_i):
+        cols = idx[n_i, :, w_i]                                    # C x H
+        _icm_columns(cols, frames[n_i, :, w_i].astype(np.float64), pal, weights, max_sweeps)
+        idx[n_i, :, w_i] = cols
+    for n in np.unique(n_i):
+        _beam_repair(idx[n], frames[n], pal, weights)
+    return idx
+
+
+def _icm_columns(cols, y, pal, weights, max_sweeps):
+    """Iterated conditional modes on C independent columns (C x H indices, C x h x 3
+    targets), in place."""
+    h_in = cols.shape[1]
     stride = int(np.max(np.count_nonzero(weights, axis=1)))  # rows this far apart are independent
     colsq = (weights ** 2).sum(0)
-    y = frames.astype(np.float64)
-    z = np.einsum("io,nowc->niwc", np.linalg.pinv(weights), y, optimize=True)
-    idx = ((z[..., None, :] - pal) ** 2).sum(-1).argmin(-1)           # N x H x W
-    x = pal[idx]                                                       # N x H x W x 3
-    resid = np.einsum("oi,niwc->nowc", weights, x, optimize=True) - y  # N x h x W x 3
+    pal_sq = (pal ** 2).sum(1)
+    x = pal[cols]                                              # C x H x 3
+    resid = np.matmul(weights, x) - y                          # C x h x 3
     for _ in range(max_sweeps):
         changed = 0
         for phase in range(stride):
-            rows = np.arange(phase, int(in_height), stride)
-            a = weights[:, rows]                                       # h x r
-            grad = np.einsum("or,nowc->nrwc", a, resid, optimize=True)  # N r W 3
+            rows = np.arange(phase, h_in, stride)
+            a = weights[:, rows]                               # h x r
+            grad = np.matmul(a.T, resid)                       # C x r x 3
             xr = x[:, rows]
-            cr = colsq[rows][None, :, None, None]
-            # Change in squared error if row r of a column became palette colour p:
-            # 2 g.(p - x) + |p - x|^2 sum_o a_or^2, expanded so no N r W P 3 array is made.
-            cost = 2 * (grad @ pal.T) - 2 * cr * (xr @ pal.T) + cr * (pal ** 2).sum(1) \
+            cr = colsq[rows][None, :, None]
+            # Change in squared error if a row became palette colour p:
+            # 2 g.(p - x) + |p - x|^2 sum_o a_or^2, expanded (no C x r x P x 3 array).
+            cost = 2 * (grad @ pal.T) - 2 * cr * (xr @ pal.T) + cr * pal_sq \
                 + (cr[..., 0] * (xr ** 2).sum(-1) - 2 * (grad * xr).sum(-1))[..., None]
             best = cost.argmin(-1)
             better = np.take_along_axis(cost, best[..., None], -1)[..., 0] < -1e-9
             if better.any():
-                new = np.where(better, best, idx[:, rows])
-                dx = pal[new] - xr
-                resid += np.einsum("or,nrwc->nowc", a, dx, optimize=True)
-                idx[:, rows] = new
+                new = np.where(better, best, cols[:, rows])
+                resid += np.matmul(a, pal[new] - xr)
+                cols[:, rows] = new
                 x[:, rows] = pal[new]
                 changed += int(better.sum())
         if not changed:
             break
-    idx = idx.astype(np.uint8)
-    for n in range(len(idx)):
-        _beam_repair(idx[n], frames[n], pal, weights)
-    return idx
 
 
 def _beam_repair(screen, frame, pal, weights, beam=256, margin=4):

@@ -2,8 +2,9 @@
 # The main job on the built-in Pac-Man data: make the frames (if missing), take
 # the shipped codec (learned_codec/weights/conv5; LC_TRAIN=1 trains a fresh one
 # with the quick preset instead), encode and decode the test frames through a
-# real .lcf file, evaluate it and the shipped entropy-coded hyperprior (image and
-# video mode each) against the classic codecs and write the report.
+# real .lcf file, evaluate it, the shipped entropy-coded hyperprior and the shipped
+# lossless palette model (image and video mode each) against the classic codecs and
+# write the report.
 # Usage: bash scripts/main_job.sh [WORK_DIR]   (default: the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,7 +36,7 @@ stamp "encoding the test frames into $REPORT/test.lcf and decoding them"
 learned-codec encode "$DATA" --model "$MODEL" -o "$REPORT/test.lcf"
 learned-codec decode "$REPORT/test.lcf" --model "$MODEL" -o "$REPORT/decoded"
 
-stamp "evaluating $MODEL and hyperprior (image and video mode) against the classic codecs"
+stamp "evaluating $MODEL, hyperprior and palette (image and video mode) against the classic codecs"
 learned-codec eval --data "$DATA" --models "$MODEL" "$MODEL:naive:gop=25" hyperprior "hyperprior:entropy:gop=25" \
-  --out "$REPORT" --no-progress
+  palette "palette::gop=25" --out "$REPORT" --no-progress
 stamp "done: report in $REPORT/report.md"

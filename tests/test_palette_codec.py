@@ -134,8 +134,12 @@ def test_crafted_sections_with_valid_crcs_are_refused(codec):
         [bytes([1]) + sections[0][1:], sections[1]],          # first frame cannot be inter
         [bytes([0, 9]) + sections[0][2:], sections[1]],       # no background 9
         [sections[0][:3], sections[1]],                       # screen data cut
-        [sections[0][:2] + b"\xff\xff\xff\xff\xff", sections[1]],  # absurd length prefix
-        [sections[0] + b"\x07", sections[1]],                 # a residual that is garbage
+        [bytes([0x80]) + sections[0][1:2] + b"\xff\xff\xff\xff\xff", sections[1]],  # absurd length
+        [bytes([0x80]) + sections[0][1:2] + bytes([len(sections[0]) - 2]) + sections[0][2:] + b"\x07",
+         sections[1]],                                        # a residual that is garbage
+        [bytes([0x80]) + sections[0][1:2] + bytes([len(sections[0]) - 2]) + sections[0][2:],
+         sections[1]],                                        # a residual announced, none there
+        [sections[0] + b"\x07", sections[1]],                 # a byte after the screen data
     ]
     for secs in bad:
         with pytest.raises(ContainerError):

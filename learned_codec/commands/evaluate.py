@@ -21,7 +21,7 @@ examples:
   learned-codec eval --models runs/conv4 --out reports/conv4
 """
 
-DEFAULT_BASELINES = "jpeg,jpeg420,webp,webp-lossless,avif,png,h264,av1,h264rgb-lossless"
+DEFAULT_BASELINES = "jpeg,jpeg420,webp,webp-lossless,avif,png,h264,av1,h264rgb-lossless,av1-lossless"
 QUALITY_SCALE = ("jpeg", "jpeg420", "webp", "avif")  # 0-100 quality; h264/av1 take CRF
 
 

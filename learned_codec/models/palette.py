@@ -68,13 +68,16 @@ DEFAULTS = {
     "screen_size": [210, 160],  # height, width of the emulator screens behind them
     "colours": 18,
     "backgrounds": 4,
-    "intra_levels": [["W", "N", "NW", "NE", "ref0"], ["W", "N", "ref0"], ["W", "N"], []],
-    "inter_levels": [["W", "N", "NW", "NE", "ref0", "ref1"], ["W", "N", "NW", "NE", "ref1"],
-                     ["W", "N", "ref1"], ["W", "N"], []],
-    "intra_refs": ["bg"],         # what ref0, ref1, ... of the levels are (REFERENCE_PLANES)
+    # Back-off levels, most specific first, each a subset of the one before (chosen on
+    # the data set: benchmarks/results/palette/README.md).
+    "intra_levels": [["W", "N", "NW", "NE", "WW", "NN", "ref0", "ref1"], ["W", "N", "NW", "NE", "WW", "NN", "ref0"],
+                     ["W", "N", "NW", "NE", "ref0"], ["W", "N", "ref0"], ["W", "N"], []],
+    "inter_levels": [["W", "N", "NW", "NE", "WW", "NN", "ref0", "ref1"], ["W", "N", "NW", "NE", "ref0", "ref1"],
+                     ["W", "N", "NW", "NE", "ref1"], ["W", "N", "ref1"], ["W", "N"], []],
+    "intra_refs": ["bg", "bgS"],  # what ref0, ref1, ... of the levels are (REFERENCE_PLANES)
     "inter_refs": ["bg", "prev"],
-    "intra_rows": [1, 1, 1, 1],   # rows per level: set by training (the tables' sizes)
-    "inter_rows": [1, 1, 1, 1, 1],
+    "intra_rows": [1, 1, 1, 1, 1, 1],   # rows per level: set by training (the tables' sizes)
+    "inter_rows": [1, 1, 1, 1, 1, 1],
 }
 
 
