@@ -10,16 +10,17 @@ exactly), coded by the model's context tables (models/palette.py) with rANS. Wha
 the screen does not explain (nothing, on the data set's frames) is stored as a
 residual, so any frame of the model's size decodes exactly: PSNR is infinite.
 
-Video mode (gop=N): every frame except each N-th is also coded with the inter
-tables, whose contexts include the previous decoded screen, and keeps the shorter
-of the two. Key frames (the first, then every N-th) only use the background, so
+Video mode (gop=N): every frame except each N-th is also coded with the two
+predicted tables, whose contexts include the previous decoded screen, and keeps the
+shortest of the three codings. Key frames (the first, then every N-th) only use the background, so
 decoding can start there.
 
 One container section per frame (mode "palette", extra.gop = the key-frame interval,
 0 for image mode):
 
-    byte 0      frame type: 0 intra (tables read the background), 1 inter (the background
-                and the previous decoded screen); + 128 when a residual follows
+    byte 0      frame type: 0 intra (tables read the background), 1 inter / 2 next (the
+                background and the previous decoded screen; tables counted on frames 10
+                apart / consecutive frames); + 128 when a residual follows
     byte 1      background index
     without a residual: the context-coded screen (the rest of the section)
     with one:   uvarint length L of the context-coded screen, its L bytes, then the
@@ -36,7 +37,8 @@ from .ops import RansDecodeError, context_decode, context_encode
 from .quantizers import pack_symbols, unpack_symbols
 from .resample import invert_resize, resize_height
 
-INTRA, INTER = 0, 1
+INTRA, INTER, NEXT = 0, 1, 2
+KINDS = {INTRA: "intra", INTER: "inter", NEXT: "next"}
 HAS_RESIDUAL = 0x80
 INVERT_BATCH = 16
 MODE = "palette"
@@ -119,16 +121,19 @@ class PaletteCodec(Codec):
             raise UserError(f"the palette model codes {self.frame_size[0]}x{self.frame_size[1]} "
                             f"frames (emulator screens resized), not {h}x{w}")
         screens, rendered = self.screens(frames)
-        intra, inter = self.model.tables("intra"), self.model.tables("inter")
+        intra = self.model.tables("intra")
+        predicted = [(INTER, self.model.tables("inter")), (NEXT, self.model.tables("next"))]
         sections = []
         for t in range(n):
             b = self._background(screens[t])
             bg = self.backgrounds[b]
             kind, stream = INTRA, context_encode(screens[t], intra, self.model.references("intra", bg))
             if self.gop and t % self.gop:
-                alt = context_encode(screens[t], inter, self.model.references("inter", bg, screens[t - 1]))
-                if len(alt) < len(stream):
-                    kind, stream = INTER, alt
+                refs = self.model.references("inter", bg, screens[t - 1])
+                for alt_kind, tables in predicted:
+                    alt = context_encode(screens[t], tables, refs)
+                    if len(alt) < len(stream):
+                        kind, stream = alt_kind, alt
             resid = (frames[t].astype(np.int16) - rendered[t]).astype(np.uint8)  # mod 256
             if resid.any():
                 sections.append(bytes([kind | HAS_RESIDUAL, b]) + _uvarint(len(stream)) + stream
@@ -151,12 +156,11 @@ class PaletteCodec(Codec):
         sh, sw = self.screen_size
         screens = np.zeros((meta.frames, sh, sw), dtype=np.uint8)
         resids = {}
-        intra, inter = self.model.tables("intra"), self.model.tables("inter")
         for t, p in enumerate(sections):
             if len(p) < 3:
                 raise ContainerError(f"palette frame {t} is truncated")
             kind, b, residual = p[0] & ~HAS_RESIDUAL, p[1], bool(p[0] & HAS_RESIDUAL)
-            if kind not in (INTRA, INTER) or (kind == INTER and t == 0):
+            if kind not in KINDS or (kind != INTRA and t == 0):
                 raise ContainerError(f"palette frame {t}: bad frame type {p[0]}")
             if b >= len(self.backgrounds):
                 raise ContainerError(f"palette frame {t}: no background {b}")
@@ -164,10 +168,9 @@ class PaletteCodec(Codec):
             if residual and i + n >= len(p):
                 raise ContainerError(f"palette frame {t}: screen data or residual is truncated")
             bg = self.backgrounds[b]
-            if kind == INTRA:
-                refs, tables = self.model.references("intra", bg), intra
-            else:
-                refs, tables = self.model.references("inter", bg, screens[t - 1]), inter
+            tables = self.model.tables(KINDS[kind])
+            refs = self.model.references("intra", bg) if kind == INTRA else \
+                self.model.references("inter", bg, screens[t - 1])
             try:
                 screens[t] = context_decode(p[i:i + n], sh, sw, tables, refs)
             except RansDecodeError as e:

@@ -14,7 +14,10 @@ No gradients: every part is a count over the training frames.
 4. Context tables: counts of (context, pixel) for key frames (background as
    reference) and for video frames (background and previous screen), smoothed and
    quantized (context_model.py). The back-off threshold and smoothing are chosen
-   on validation frames: the ones that code them in the fewest bits.
+   on validation frames: the ones that code them in the fewest bits. The "next"
+   tables count the same contexts on runs of consecutive frames of the training
+   videos (videos/, when the data set has them); without videos they are the inter
+   tables.
 """
 import hashlib
 import time
@@ -36,6 +39,7 @@ MIN_COUNTS = (1, 2, 4, 8)
 BETAS = (0.5, 2.0, 8.0)  # hierarchical smoothing strengths tried (nested levels)
 ALPHA = 0.05
 VAL_FRAMES = 240         # validation frames: the first of each validation video, in order
+NEXT_SEGMENTS, NEXT_LENGTH = 4, 25  # consecutive frames per training video for the "next" tables
 
 
 def learn_palette(frames, window=7, min_pixels=16):
@@ -168,36 +172,48 @@ def count_tables(levels, nsym, screens, refs, progress_desc=None):
     return counter
 
 
-def fit_model(cfg, palette, screens, starts, val_screens, val_starts=(0,)):
+def fit_model(cfg, palette, screens, starts, val_screens, val_starts=(0,), consecutive=None):
     """The palette model for `cfg` fitted on training screens (videos beginning at
     `starts`); each table's back-off threshold and smoothing are the ones that code
     `val_screens` (videos beginning at `val_starts`) in the fewest bits.
+    consecutive: (screens, starts, val_screens, val_starts) of consecutive video frames
+    for the "next" tables; None: they are the inter tables.
     -> (model, {kind: validation bytes per frame of each setting, and the choice})."""
     cfg = dict(cfg, colours=len(palette))
     backgrounds = fit_backgrounds(screens, int(cfg["backgrounds"]))
+    nsym = len(palette)
+    # kind -> (training screens, their refs, validation screens, their refs)
+    sets = {}
     intra_refs, inter_refs, has_prev = training_references(cfg, screens, backgrounds, starts)
     v_intra, v_inter, v_prev = training_references(cfg, val_screens, backgrounds, val_starts)
-    counters = {
-        "intra": count_tables(cfg["intra_levels"], len(palette), screens, intra_refs),
-        "inter": count_tables(cfg["inter_levels"], len(palette), screens[has_prev], inter_refs[has_prev]),
-    }
+    sets["intra"] = (cfg["intra_levels"], screens, intra_refs, val_screens, v_intra)
+    sets["inter"] = (cfg["inter_levels"], screens[has_prev], inter_refs[has_prev],
+                     val_screens[v_prev], v_inter[v_prev])
+    if consecutive is not None:
+        c_screens, c_starts, c_val, c_val_starts = consecutive
+        _, c_refs, c_prev = training_references(cfg, c_screens, backgrounds, c_starts)
+        _, cv_refs, cv_prev = training_references(cfg, c_val, backgrounds, c_val_starts)
+        sets["next"] = (cfg["inter_levels"], c_screens[c_prev], c_refs[c_prev], c_val[cv_prev], cv_refs[cv_prev])
     chosen, report = {}, {}
-    for kind, counter in counters.items():
-        refs, sel = (v_intra, slice(None)) if kind == "intra" else (v_inter[v_prev], v_prev)
+    for kind, (levels, train_s, train_r, val_s, val_r) in sets.items():
+        counter = count_tables(levels, nsym, train_s, train_r)
         scores, settings = {}, {}
         for mc in MIN_COUNTS:
             for beta in (BETAS if counter.nested() else (None,)):
                 tables = counter.tables(min_count=mc, alpha=ALPHA, beta=beta)
                 name = f"min_count={mc},beta={beta}"
                 settings[name] = (mc, beta)
-                scores[name] = float(code_length_bits(tables, val_screens[sel], refs).mean() / 8) \
-                    if len(val_screens[sel]) else float(len(tables.keys))  # no validation: smallest
+                scores[name] = float(code_length_bits(tables, val_s, val_r).mean() / 8) \
+                    if len(val_s) else float(len(tables.keys))  # no validation: smallest
         best = min(scores, key=scores.get)
         mc, beta = settings[best]
         chosen[kind] = counter.tables(min_count=mc, alpha=ALPHA, beta=beta)
-        report[kind] = {"min_count": mc, "beta": beta, "val_bytes_per_frame": scores[best],
+        report[kind] = {"min_count": mc, "beta": beta, "train_frames": int(len(train_s)),
+                        "val_frames": int(len(val_s)), "val_bytes_per_frame": scores[best],
                         "val_bytes_per_frame_by_setting": scores}
-        cfg[f"{kind}_rows"] = [int(r) for r in np.diff(chosen[kind].level_start)]
+    chosen.setdefault("next", chosen["inter"])
+    for kind, tables in chosen.items():
+        cfg[f"{kind}_rows"] = [int(r) for r in np.diff(tables.level_start)]
     model = build_model(cfg)
     with torch.no_grad():
         model.palette.copy_(torch.from_numpy(np.asarray(palette, dtype=np.uint8)))
@@ -205,6 +221,30 @@ def fit_model(cfg, palette, screens, starts, val_screens, val_starts=(0,)):
     for kind, tables in chosen.items():
         model.set_tables(kind, tables)
     return model, report
+
+
+def consecutive_frames(data_dir, split, segments, length):
+    """`segments` runs of `length` consecutive frames from each video of `split`, spread
+    over the video (the data set's videos/ folder), -> (frames, starts) or None."""
+    from data_tools.frames import load_manifest, load_video
+
+    try:
+        videos = [v["index"] for v in load_manifest(data_dir).get("per_video", []) if v.get("split") == split]
+    except (UserError, KeyError, TypeError):
+        return None
+    parts = []
+    for index in videos:
+        try:
+            video = load_video(data_dir, index)
+        except UserError:
+            return None
+        if len(video) < length:
+            continue
+        for first in np.linspace(0, len(video) - length, segments).astype(int):
+            parts.append(np.array(video[first:first + length]))
+    if not parts:
+        return None
+    return np.concatenate(parts), list(range(0, len(parts) * length, length))
 
 
 def fit(opts):
@@ -238,7 +278,15 @@ def fit(opts):
     screens = invert_all(train, palette, screen_h, out / "screens", progress)
     val, val_starts = _first_frames(val, _sequence_starts(data_dir, "val", len(val)), VAL_FRAMES)
     val_screens = invert_all(val, palette, screen_h, out / "screens-val", progress)
-    model, fitted = fit_model(cfg, palette, screens, starts, val_screens, val_starts)
+    consecutive = None
+    train_runs = consecutive_frames(data_dir, "train", NEXT_SEGMENTS, NEXT_LENGTH)
+    val_runs = consecutive_frames(data_dir, "val", 2, NEXT_LENGTH)
+    if train_runs is not None and val_runs is not None:
+        consecutive = (invert_all(train_runs[0], palette, screen_h, out / "screens-next", progress),
+                       train_runs[1],
+                       invert_all(val_runs[0], palette, screen_h, out / "screens-next-val", progress),
+                       val_runs[1])
+    model, fitted = fit_model(cfg, palette, screens, starts, val_screens, val_starts, consecutive)
     cfg = model.config
     info = {"palette_source": palette_source, "train_frames": int(len(train)),
             "validation": fitted, "seconds": round(time.time() - t0, 1)}

@@ -217,3 +217,16 @@ def test_train_refuses_frames_that_are_not_palette_art(tmp_path, capsys):
     assert cli.main(["train", "--arch", "palette", "--data", str(tmp_path), "--out",
                      str(tmp_path / "run"), "--quiet"]) == 2
     assert "palette colours" in capsys.readouterr().err
+
+
+def test_next_tables_fitted_on_consecutive_frames():
+    rng = np.random.default_rng(12)
+    far = _screens(rng, 40)[::3]   # frames far apart: the inter tables
+    near = _screens(rng, 40)       # consecutive frames: the next tables
+    cfg = dict(default_config("palette"), frame_size=list(FRAME), screen_size=list(SCREEN),
+               backgrounds=2)
+    model, report = fit_model(cfg, PALETTE, far, [0], far[:4], [0], (near, [0, 20], near[:8], [0]))
+    assert {"intra", "inter", "next"} <= set(report) and report["next"]["train_frames"] == 38
+    codec = PaletteCodec(model, {"model": model.config, "weights_sha256": "ef" * 32}, gop=8)
+    frames = _render(_screens(rng, 10))
+    assert np.array_equal(codec.decode(codec.encode(frames)), frames)

@@ -152,6 +152,36 @@ static void test_kmeans_separated() {
   EXPECT(c == c2, "same seed gave different centroids");
 }
 
+// A two-level model (context W, then the catch-all) codes an image and decodes it
+// back; a truncated stream and a flipped byte are refused, never over-read.
+static void test_context_coder_round_trip() {
+  const int64_t h = 9, w = 13;
+  const int32_t nsym = 3;
+  std::vector<uint8_t> img(h * w);
+  for (int64_t i = 0; i < h * w; ++i) img[i] = static_cast<uint8_t>((i / 5) % nsym);
+  const int32_t comps[] = {0, -1};                  // level 0: W; level 1: none
+  const int64_t keys[] = {0, 1, 2, 31, 0};          // W = 0, 1, 2, outside; catch-all
+  const int64_t start[] = {0, 4, 5};
+  std::vector<uint16_t> freqs;
+  for (int r = 0; r < 5; ++r)
+    for (int s = 0; s < nsym; ++s) freqs.push_back(r < 3 && s == r ? 65536 - 2 * 300 : 300);
+  for (int s = 0; s < nsym; ++s) freqs[3 * nsym + s] = s == 0 ? 65536 - 2 * 300 : 300;
+  freqs[4 * nsym + 0] = 21846; freqs[4 * nsym + 1] = 21845; freqs[4 * nsym + 2] = 21845;
+  std::vector<uint8_t> out(2 * h * w + 4);
+  const int64_t n = lc::context_encode_cpu(img.data(), h, w, nullptr, 0, comps, 2, 1, keys, start,
+                                           freqs.data(), nsym, out.data(), out.size());
+  EXPECT(n > 4 && n < h * w / 2, "context_encode returned %lld bytes", static_cast<long long>(n));
+  std::vector<uint8_t> back(h * w, 0);
+  EXPECT(lc::context_decode_cpu(out.data(), n, h, w, nullptr, 0, comps, 2, 1, keys, start, freqs.data(),
+                                nsym, back.data()) == 0 && back == img, "context round trip differs");
+  EXPECT(lc::context_decode_cpu(out.data(), n - 1, h, w, nullptr, 0, comps, 2, 1, keys, start,
+                                freqs.data(), nsym, back.data()) < 0, "truncated stream accepted");
+  out[n / 2] ^= 0x10;
+  const int64_t st = lc::context_decode_cpu(out.data(), n, h, w, nullptr, 0, comps, 2, 1, keys, start,
+                                            freqs.data(), nsym, back.data());
+  EXPECT(st < 0 || back != img, "a flipped byte decoded to the original image");
+}
+
 int main() {
   test_dct_round_trip();
   test_dct_constant_block();
@@ -163,6 +193,7 @@ int main() {
   test_jpeg_simulate_high_quality();
   test_latent_quantize();
   test_kmeans_separated();
+  test_context_coder_round_trip();
   if (failures) { std::fprintf(stderr, "%d failure(s)\n", failures); return 1; }
   std::printf("all native kernel tests passed\n");
   return 0;

@@ -16,7 +16,8 @@ What it learns from training frames (learned_codec.train_palette):
   - intra tables a context model of a screen given its background (neighbours W,
                  N, NW, NE, ... and the background pixel);
   - inter tables the same given the background and the previous decoded screen
-                 (the video mode).
+                 (the video mode), counted on frames 10 apart (the image set);
+  - next tables  the same, counted on consecutive video frames (20 fps).
 Tables are counted frequencies (ops.ContextModelTables): integers only, so every
 machine decodes the same screen. It is an nn.Module only to hold its tensors
 (buffers) for the checkpoint machinery; it has no parameters to train by gradient.
@@ -78,6 +79,7 @@ DEFAULTS = {
     "inter_refs": ["bg", "prev"],
     "intra_rows": [1, 1, 1, 1, 1, 1],   # rows per level: set by training (the tables' sizes)
     "inter_rows": [1, 1, 1, 1, 1, 1],
+    "next_rows": [1, 1, 1, 1, 1, 1],  # the "next" tables: inter's contexts, consecutive frames
 }
 
 
@@ -88,7 +90,7 @@ class PaletteModel(nn.Module):
     lossless_model = True
 
     def __init__(self, frame_size, screen_size, colours, backgrounds, intra_levels, inter_levels,
-                 intra_refs, inter_refs, intra_rows, inter_rows):
+                 intra_refs, inter_refs, intra_rows, inter_rows, next_rows):
         super().__init__()
         for refs in (intra_refs, inter_refs):
             unknown = [r for r in refs if r not in REFERENCE_PLANES]
@@ -96,20 +98,22 @@ class PaletteModel(nn.Module):
                 raise ValueError(f"unknown reference plane(s) {unknown}; known: {sorted(REFERENCE_PLANES)}")
         if any(r.startswith("prev") for r in intra_refs):
             raise ValueError("key-frame (intra) tables cannot read the previous screen")
-        if len(intra_rows) != len(intra_levels) or len(inter_rows) != len(inter_levels):
-            raise ValueError("intra_rows / inter_rows need one count per level")
+        if len(intra_rows) != len(intra_levels) or len(inter_rows) != len(inter_levels) \
+                or len(next_rows) != len(inter_levels):
+            raise ValueError("intra_rows / inter_rows / next_rows need one count per level")
         if not 1 <= colours <= 30:
             raise ValueError(f"colours must be 1..30, got {colours}")
         if int(frame_size[1]) != int(screen_size[1]):
             raise ValueError("frames and screens must have the same width (only heights are resized)")
         self.frame_size = tuple(int(v) for v in frame_size)
         self.screen_size = tuple(int(v) for v in screen_size)
-        self.levels = {"intra": [tuple(lv) for lv in intra_levels], "inter": [tuple(lv) for lv in inter_levels]}
-        self.refs = {"intra": list(intra_refs), "inter": list(inter_refs)}
+        inter = [tuple(lv) for lv in inter_levels]
+        self.levels = {"intra": [tuple(lv) for lv in intra_levels], "inter": inter, "next": inter}
+        self.refs = {"intra": list(intra_refs), "inter": list(inter_refs), "next": list(inter_refs)}
         sh, sw = self.screen_size
         self.register_buffer("palette", torch.zeros(colours, 3, dtype=torch.uint8))
         self.register_buffer("backgrounds", torch.zeros(backgrounds, sh, sw, dtype=torch.uint8))
-        for kind, rows in (("intra", intra_rows), ("inter", inter_rows)):
+        for kind, rows in (("intra", intra_rows), ("inter", inter_rows), ("next", next_rows)):
             total = int(sum(rows))
             self.register_buffer(f"{kind}_keys", torch.zeros(total, dtype=torch.int64))
             self.register_buffer(f"{kind}_level_rows", torch.tensor([int(r) for r in rows], dtype=torch.int64))
@@ -120,7 +124,7 @@ class PaletteModel(nn.Module):
     # ---- tables ---------------------------------------------------------------
 
     def tables(self, kind):
-        """ops.ContextModelTables of "intra" or "inter" (built once from the buffers)."""
+        """ops.ContextModelTables of "intra", "inter" or "next" (built once from the buffers)."""
         if kind not in self._tables:
             rows = getattr(self, f"{kind}_level_rows").numpy()
             keys = getattr(self, f"{kind}_keys").numpy()
