@@ -16,7 +16,7 @@ the header says {"method": "entropy"}.
 import torch
 
 from .codec_api import Codec, check_frames
-from .container import ContainerError, Meta, pack, unpack
+from .container import ContainerError, Meta, check_binding, pack, unpack
 from .errors import UserError
 from .models import frames_to_tensor
 from .models.inference import inference_copy
@@ -36,17 +36,22 @@ def _uvarint(n):
             return bytes(out)
 
 
-def _split_hyperprior_payload(p):
-    """uvarint(len z) + z string + y string -> (y string, z string), every length checked."""
-    n, shift, i = 0, 0, 0
+def read_uvarint(p, i, what="payload"):
+    """The uvarint at p[i:] -> (value < 2^35, index after it); ContainerError if cut or too long."""
+    n, shift = 0, 0
     while True:
         if i >= len(p) or shift > 28:
-            raise ContainerError("entropy payload: bad length prefix")
+            raise ContainerError(f"{what}: bad length prefix")
         n |= (p[i] & 0x7F) << shift
         shift += 7
         i += 1
         if not p[i - 1] & 0x80:
-            break
+            return n, i
+
+
+def _split_hyperprior_payload(p):
+    """uvarint(len z) + z string + y string -> (y string, z string), every length checked."""
+    n, i = read_uvarint(p, 0, "entropy payload")
     z, y = p[i:i + n], p[i + n:]
     if len(z) != n or len(z) < MIN_RANS_STRING or len(y) < MIN_RANS_STRING:
         raise ContainerError("entropy payload: truncated rANS strings")
@@ -260,12 +265,7 @@ class LearnedCodec(Codec):
         return expected
 
     def check_compatible(self, meta):
-        if meta.arch != self.arch:
-            raise ContainerError(f"file was encoded with a {meta.arch} model, not {self.arch}")
-        if meta.weights_sha256 != self.weights_sha256:
-            raise ContainerError(
-                f"file needs weights {meta.weights_sha256[:12]}…, this model has "
-                f"{self.weights_sha256[:12]}… (wrong model or retrained weights)")
+        check_binding(meta, self.arch, self.weights_sha256)
         method = meta.quantizer.get("method")
         if method != self.quant or method == "kmeans":
             # The file says how its code was quantized (k-means: k and vector size).

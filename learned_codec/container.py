@@ -204,3 +204,13 @@ def read_bytes(path):
 def read_file(path):
     """Read and validate an .lcf file from disk."""
     return unpack(read_bytes(path))
+
+
+def check_binding(meta, arch, weights_sha256):
+    """Refuse a file made by another architecture or other weights (ContainerError)."""
+    if meta.arch != arch:
+        raise ContainerError(f"file was encoded with a {meta.arch} model, not {arch}")
+    if meta.weights_sha256 != weights_sha256:
+        raise ContainerError(
+            f"file needs weights {meta.weights_sha256[:12]}…, this model has "
+            f"{weights_sha256[:12]}… (wrong model or retrained weights)")

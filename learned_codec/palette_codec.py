@@ -29,9 +29,9 @@ One container section per frame (mode "palette", extra.gop = the key-frame inter
 """
 import numpy as np
 
-from .codec import _uvarint
+from .codec import _uvarint, read_uvarint
 from .codec_api import Codec, check_frames
-from .container import ContainerError, Meta, pack, unpack
+from .container import ContainerError, Meta, check_binding, pack, unpack
 from .errors import UserError
 from .ops import RansDecodeError, context_decode, context_encode
 from .quantizers import pack_symbols, unpack_symbols
@@ -42,18 +42,6 @@ KINDS = {INTRA: "intra", INTER: "inter", NEXT: "next"}
 HAS_RESIDUAL = 0x80
 INVERT_BATCH = 16
 MODE = "palette"
-
-
-def _read_uvarint(p, i):
-    n, shift = 0, 0
-    while True:
-        if i >= len(p) or shift > 28:
-            raise ContainerError("palette frame: bad length prefix")
-        n |= (p[i] & 0x7F) << shift
-        shift += 7
-        i += 1
-        if not p[i - 1] & 0x80:
-            return n, i
 
 
 class PaletteCodec(Codec):
@@ -164,7 +152,7 @@ class PaletteCodec(Codec):
                 raise ContainerError(f"palette frame {t}: bad frame type {p[0]}")
             if b >= len(self.backgrounds):
                 raise ContainerError(f"palette frame {t}: no background {b}")
-            n, i = _read_uvarint(p, 2) if residual else (len(p) - 2, 2)
+            n, i = read_uvarint(p, 2, f"palette frame {t}") if residual else (len(p) - 2, 2)
             if residual and i + n >= len(p):
                 raise ContainerError(f"palette frame {t}: screen data or residual is truncated")
             bg = self.backgrounds[b]
@@ -184,12 +172,7 @@ class PaletteCodec(Codec):
         return frames
 
     def check_compatible(self, meta):
-        if meta.arch != self.arch:
-            raise ContainerError(f"file was encoded with a {meta.arch} model, not {self.arch}")
-        if meta.weights_sha256 != self.weights_sha256:
-            raise ContainerError(
-                f"file needs weights {meta.weights_sha256[:12]}…, this model has "
-                f"{self.weights_sha256[:12]}… (wrong model or retrained weights)")
+        check_binding(meta, self.arch, self.weights_sha256)
         if meta.mode != MODE:
             raise ContainerError(f"not a palette file (mode {meta.mode!r})")
         if meta.extra.get("screen_size") != list(self.screen_size):
