@@ -174,6 +174,7 @@ class LearnedCodec(Codec):
             x = torch.from_numpy(frames[i:i + BATCH]).to(self.device)
             x = x.permute(0, 3, 1, 2).float().div_(255.0)
             codes.append(self.runtime.encode(x).float().cpu())
+            self.report_progress(len(x))
         return torch.cat(codes)
 
     @torch.no_grad()
@@ -184,6 +185,7 @@ class LearnedCodec(Codec):
             x_hat = self.runtime.decode(codes[i:i + BATCH].to(self.device))
             x_hat = x_hat[..., :height, :width].clamp(0, 1)
             out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
+            self.report_progress(len(x_hat))
         return torch.cat(out).numpy()
 
     def code_shape(self, height, width):
@@ -229,6 +231,7 @@ class LearnedCodec(Codec):
             p, s = self.quantizer.encode_with_symbols(frames_to_tensor(frames[i:i + BATCH], self.device))
             payloads += p
             symbols.append(s.cpu())
+            self.report_progress(len(s))
         return payloads, torch.cat(symbols)
 
     @torch.no_grad()
@@ -238,6 +241,7 @@ class LearnedCodec(Codec):
         for i in range(0, len(symbols), BATCH):
             x_hat = self.quantizer.synthesize(symbols[i:i + BATCH].to(self.device))[..., :height, :width]
             out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
+            self.report_progress(len(x_hat))
         return torch.cat(out).numpy()
 
     def entropy_decode(self, sections, code_shape, height, width):

@@ -56,6 +56,11 @@ class Codec(abc.ABC):
     lossless = False
     is_baseline = False  # classic reference codecs set True: BD-rates use them as anchors
     container = ""       # what the counted bytes are, e.g. "raw Annex-B .264"
+    progress = None      # optional callable(n): told of every n frames encoded or decoded
+
+    def report_progress(self, n):
+        if self.progress is not None:
+            self.progress(n)
 
     @abc.abstractmethod
     def encode(self, frames) -> bytes:

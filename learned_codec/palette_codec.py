@@ -81,6 +81,7 @@ class PaletteCodec(Codec):
 
     def with_gop(self, gop):
         codec = PaletteCodec(self.model, self.config, gop=gop, fps=self.fps)
+        codec.progress = self.progress
         codec.setting = f"{self.setting.split(' gop=')[0]} gop={gop}".strip()
         return codec
 
@@ -88,8 +89,10 @@ class PaletteCodec(Codec):
 
     def screens(self, frames):
         """uint8 N x H x W x 3 frames -> (uint8 N x sh x sw palette screens, their resize)."""
-        out = [invert_resize(frames[i:i + INVERT_BATCH], self.palette, self.screen_size[0])
-               for i in range(0, len(frames), INVERT_BATCH)]
+        out = []
+        for i in range(0, len(frames), INVERT_BATCH):
+            out.append(invert_resize(frames[i:i + INVERT_BATCH], self.palette, self.screen_size[0]))
+            self.report_progress(len(out[-1]))
         screens = np.concatenate(out)
         return screens, self.render(screens)
 
@@ -163,6 +166,7 @@ class PaletteCodec(Codec):
                 screens[t] = context_decode(p[i:i + n], sh, sw, tables, refs)
             except RansDecodeError as e:
                 raise ContainerError(f"palette frame {t}: {e}") from None
+            self.report_progress(1)
             if residual:
                 resids[t] = np.frombuffer(unpack_symbols(p[i + n:], meta.height * meta.width * 3),
                                           dtype=np.uint8).reshape(meta.height, meta.width, 3)

@@ -95,7 +95,8 @@ def invert_resize(frames, palette, in_height, max_sweeps=20):
     In the columns whose resize is still wrong, each row takes the palette colour
     that lowers the squared error most, every `stride`-th row at once (rows that far
     apart never share an output row), until nothing changes; a beam search then
-    re-solves what single-row moves cannot (_beam_repair).
+    re-solves what single-row moves cannot (_beam_repair), in frames that are nearly
+    palette screens already (a few wrong columns): anything else is left as it is.
     """
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
@@ -151,6 +152,10 @@ def _icm_columns(cols, y, pal, weights, max_sweeps):
             break
 
 
+MAX_REPAIR_COLUMNS = 32   # beyond this a frame is not a resized palette screen: the
+MAX_REPAIR_ROWS = 48      # codec's residual carries the difference (repairing noise would take minutes)
+
+
 def _beam_repair(screen, frame, pal, weights, beam=256, margin=4):
     """Re-solve, column by column, the rows around pixels whose resize is still wrong.
 
@@ -164,12 +169,17 @@ def _beam_repair(screen, frame, pal, weights, beam=256, margin=4):
     lo = nz.argmax(1)                                  # first input row of each output
     hi = h_in - nz[:, ::-1].argmax(1)                  # one past the last
     wrong = (resize_height(palette_u8[screen], h_out) != frame).any(-1)
-    for col in np.flatnonzero(wrong.any(0)):
+    columns = np.flatnonzero(wrong.any(0))
+    if len(columns) > MAX_REPAIR_COLUMNS:
+        return
+    for col in columns:
         bad = np.flatnonzero(wrong[:, col])
         clusters = np.split(bad, np.flatnonzero(np.diff(bad) > 2 * margin) + 1)
         for rows in clusters:
             r0 = max(0, int(lo[rows[0]]) - margin)
             r1 = min(h_in, int(hi[rows[-1]]) + margin)
+            if r1 - r0 > MAX_REPAIR_ROWS:
+                continue
             _beam_region(screen[:, col], frame[:, col].astype(np.float64), pal, weights,
                          lo, hi, r0, r1, beam)
 

@@ -230,3 +230,15 @@ def test_next_tables_fitted_on_consecutive_frames():
     codec = PaletteCodec(model, {"model": model.config, "weights_sha256": "ef" * 32}, gop=8)
     frames = _render(_screens(rng, 10))
     assert np.array_equal(codec.decode(codec.encode(frames)), frames)
+
+
+def test_progress_reports_every_frame(codec):
+    frames = _render(_screens(np.random.default_rng(13), 7))
+    seen = []
+    c = codec.with_gop(3)
+    c.progress = seen.append
+    data = c.encode(frames)
+    assert sum(seen) == 7
+    seen.clear()
+    c.decode(data)
+    assert sum(seen) == 7

@@ -17,6 +17,7 @@ def add_arguments(parser):
                         help="run folder or shipped model name (default: the shipped model of the "
                              "file's architecture, e.g. conv5 or palette)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args):
@@ -49,8 +50,11 @@ def run(args):
         from ..errors import UserError
 
         raise UserError(f"{args.input}: {e}") from None
+    from .encode import progress_bar
+
     t0 = time.perf_counter()
-    frames = codec.decode(data)
+    with progress_bar(codec, meta.frames, "decode", args.quiet):
+        frames = codec.decode(data)
     seconds = time.perf_counter() - t0
     written = write_frames(frames, Path(args.output), meta.fps)
     print(json.dumps({"input": str(args.input), "frames": len(frames), "output": str(args.output),

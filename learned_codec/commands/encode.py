@@ -12,6 +12,9 @@ left behind. Prints a JSON summary (bytes, bytes/frame, bpp).
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 
 
+import contextlib
+
+
 def add_arguments(parser):
     parser.add_argument("input", help="image, folder of images, video file or frame data set")
     parser.add_argument("-o", "--output", required=True, help="the .lcf file to write")
@@ -25,6 +28,7 @@ def add_arguments(parser):
                         help="video mode: predict each frame's code from the previous one "
                              "(latent delta), a key frame every --gop frames")
     parser.add_argument("--gop", type=int, default=30, help="key-frame interval of --video")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--max-frames", type=int, help="code at most this many frames")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
 
@@ -69,6 +73,23 @@ def load_input(path, max_frames=None):
     return np.ascontiguousarray(frames), float(fps or 15.0)
 
 
+@contextlib.contextmanager
+def progress_bar(codec, total, desc, quiet=False):
+    """A tqdm bar (stderr) fed by the codec's progress reports while the block runs."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=desc, unit="frame", disable=quiet or total < 2, leave=False)
+    targets = [c for c in (codec, getattr(codec, "image", None)) if c is not None]
+    for c in targets:
+        c.progress = bar.update
+    try:
+        yield bar
+    finally:
+        for c in targets:
+            c.progress = None
+        bar.close()
+
+
 def _load_image(path):
     import numpy as np
     from PIL import Image, UnidentifiedImageError
@@ -107,7 +128,8 @@ def run(args):
         except ValueError as e:
             raise UserError(str(e)) from None
     t0 = time.perf_counter()
-    data = codec.encode(frames)
+    with progress_bar(codec, len(frames), "encode", args.quiet):
+        data = codec.encode(frames)
     seconds = time.perf_counter() - t0
     atomic_write_bytes(args.output, data)
     n, h, w, _ = frames.shape
