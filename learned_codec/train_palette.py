@@ -165,14 +165,19 @@ def training_references(cfg, screens, backgrounds, starts):
             has_prev)
 
 
-def count_tables(levels, nsym, screens, refs, progress_desc=None):
+def count_tables(levels, nsym, screens, refs, desc="count contexts", progress=False):
+    from tqdm import tqdm
+
     counter = ContextCounter(levels, nsym)
-    for i in range(0, len(screens), 512):
-        counter.add(screens[i:i + 512], refs[i:i + 512])
+    with tqdm(total=len(screens), desc=desc, unit="frame", disable=not progress) as bar:
+        for i in range(0, len(screens), 512):
+            counter.add(screens[i:i + 512], refs[i:i + 512])
+            bar.update(len(screens[i:i + 512]))
     return counter
 
 
-def fit_model(cfg, palette, screens, starts, val_screens, val_starts=(0,), consecutive=None):
+def fit_model(cfg, palette, screens, starts, val_screens, val_starts=(0,), consecutive=None,
+              progress=False):
     """The palette model for `cfg` fitted on training screens (videos beginning at
     `starts`); each table's back-off threshold and smoothing are the ones that code
     `val_screens` (videos beginning at `val_starts`) in the fewest bits.
@@ -196,7 +201,7 @@ def fit_model(cfg, palette, screens, starts, val_screens, val_starts=(0,), conse
         sets["next"] = (cfg["inter_levels"], c_screens[c_prev], c_refs[c_prev], c_val[cv_prev], cv_refs[cv_prev])
     chosen, report = {}, {}
     for kind, (levels, train_s, train_r, val_s, val_r) in sets.items():
-        counter = count_tables(levels, nsym, train_s, train_r)
+        counter = count_tables(levels, nsym, train_s, train_r, f"count {kind} contexts", progress)
         scores, settings = {}, {}
         for mc in MIN_COUNTS:
             for beta in (BETAS if counter.nested() else (None,)):
@@ -286,7 +291,8 @@ def fit(opts):
                        train_runs[1],
                        invert_all(val_runs[0], palette, screen_h, out / "screens-next-val", progress),
                        val_runs[1])
-    model, fitted = fit_model(cfg, palette, screens, starts, val_screens, val_starts, consecutive)
+    model, fitted = fit_model(cfg, palette, screens, starts, val_screens, val_starts, consecutive,
+                              progress)
     cfg = model.config
     info = {"palette_source": palette_source, "train_frames": int(len(train)),
             "validation": fitted, "seconds": round(time.time() - t0, 1)}

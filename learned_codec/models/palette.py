@@ -22,7 +22,6 @@ Tables are counted frequencies (ops.ContextModelTables): integers only, so every
 machine decodes the same screen. It is an nn.Module only to hold its tensors
 (buffers) for the checkpoint machinery; it has no parameters to train by gradient.
 """
-import json
 
 import numpy as np
 import torch
