@@ -4,9 +4,16 @@ DESCRIPTION = HELP + """
 
 INPUT is an image file (PNG, JPEG, WebP, BMP), a folder of same-size images, a video
 file (decoded with the ffmpeg binary of imageio-ffmpeg), a frame data set folder (its
-test split) or one of its videos (DIR/videos/video_XXX.npz). The model is a run folder written by `learned-codec train` or the
-name of a shipped model. The output is written atomically: on any error nothing is
-left behind. Prints a JSON summary (bytes, bytes/frame, bpp).
+test split) or one of its videos (DIR/videos/video_XXX.npz). The model is a run folder
+written by `learned-codec train` or the name of a shipped model (conv5, hyperprior,
+palette). The palette model is lossless and takes no --quant; with --video its
+predicted frames read the previous decoded screen. The output is written atomically:
+on any error nothing is left behind. Prints a JSON summary (bytes, bytes/frame, bpp).
+
+Examples:
+  learned-codec encode data/pacman -o test.lcf                          # conv5, naive
+  learned-codec encode data/pacman -o test.lcf --model palette --video --gop 25
+  learned-codec encode data/pacman/videos/video_029.npz -o v.lcf --model palette --video
 """
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
