@@ -15,14 +15,18 @@ predicted tables, whose contexts include the previous decoded screen, and keeps 
 shortest of the three codings. Key frames (the first, then every N-th) only use the background, so
 decoding can start there.
 
-One container section per frame (mode "palette", extra.gop = the key-frame interval,
-0 for image mode):
+Container mode "palette"; extra.gop = the key-frame interval (0: image mode),
+extra.frames_per_section = 1 in image mode (a section and its CRC per frame), the gop
+in video mode (one section per group of pictures, which starts with its key frame:
+the container's 8-byte section entry is paid once per group, not per frame). A
+section of k > 1 frames is k times uvarint(length) + that frame's bytes; a section
+of one frame is its bytes. A frame's bytes:
 
-    byte 0      frame type: 0 intra (tables read the background), 1 inter / 2 next (the
-                background and the previous decoded screen; tables counted on frames 10
-                apart / consecutive frames); + 128 when a residual follows
-    byte 1      background index
-    without a residual: the context-coded screen (the rest of the section)
+    byte 0      bits 0-1 frame type: 0 intra (tables read the background), 1 inter /
+                2 next (the background and the previous decoded screen; tables counted
+                on frames 10 apart / consecutive frames); bits 2-6 background index;
+                bit 7 set when a residual follows
+    without a residual: the context-coded screen (the rest of the frame's bytes)
     with one:   uvarint length L of the context-coded screen, its L bytes, then the
                 residual (frame - resize(screen)) mod 256 as pack_symbols bytes
                 (quantizers.py)
@@ -42,6 +46,30 @@ KINDS = {INTRA: "intra", INTER: "inter", NEXT: "next"}
 HAS_RESIDUAL = 0x80
 INVERT_BATCH = 16
 MODE = "palette"
+
+
+def _split_sections(sections, meta):
+    """Container sections -> one bytes object per frame (every length checked)."""
+    per = meta.extra.get("frames_per_section")
+    if not isinstance(per, int) or isinstance(per, bool) or not 1 <= per <= meta.frames:
+        raise ContainerError(f"invalid frames per section {per!r}")
+    if len(sections) != -(-meta.frames // per):
+        raise ContainerError(f"file declares {meta.frames} frames in sections of {per} "
+                             f"but holds {len(sections)} sections")
+    if per == 1:
+        return list(sections)
+    out = []
+    for k, sec in enumerate(sections):
+        count, i = min(per, meta.frames - k * per), 0
+        for _ in range(count):
+            n, i = read_uvarint(sec, i, f"palette section {k}")
+            if i + n > len(sec):
+                raise ContainerError(f"palette section {k} is truncated")
+            out.append(sec[i:i + n])
+            i += n
+        if i != len(sec):
+            raise ContainerError(f"palette section {k} has bytes after its {count} frames")
+    return out
 
 
 class PaletteCodec(Codec):
@@ -114,7 +142,7 @@ class PaletteCodec(Codec):
         screens, rendered = self.screens(frames)
         intra = self.model.tables("intra")
         predicted = [(INTER, self.model.tables("inter")), (NEXT, self.model.tables("next"))]
-        sections = []
+        payloads = []
         for t in range(n):
             b = self._background(screens[t])
             bg = self.backgrounds[b]
@@ -126,36 +154,40 @@ class PaletteCodec(Codec):
                     if len(alt) < len(stream):
                         kind, stream = alt_kind, alt
             resid = (frames[t].astype(np.int16) - rendered[t]).astype(np.uint8)  # mod 256
+            head = kind | (b << 2)
             if resid.any():
-                sections.append(bytes([kind | HAS_RESIDUAL, b]) + _uvarint(len(stream)) + stream
+                payloads.append(bytes([head | HAS_RESIDUAL]) + _uvarint(len(stream)) + stream
                                 + pack_symbols(resid.tobytes()))
             else:
-                sections.append(bytes([kind, b]) + stream)
+                payloads.append(bytes([head]) + stream)
+        per = self.gop or 1
+        sections = [payloads[i] if per == 1 else b"".join(_uvarint(len(q)) + q for q in payloads[i:i + per])
+                    for i in range(0, n, per)]
         meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w, frames=n,
                     fps=self.fps, mode=MODE, quantizer={"method": "context"},
-                    extra={"gop": self.gop, "screen_size": list(self.screen_size)})
+                    extra={"gop": self.gop, "frames_per_section": per,
+                           "screen_size": list(self.screen_size)})
         return pack(meta, sections)
 
     def decode(self, data):
         meta, sections = unpack(data)
         self.check_compatible(meta)
-        if len(sections) != meta.frames:
-            raise ContainerError(f"file declares {meta.frames} frames but holds {len(sections)}")
+        frame_bytes = _split_sections(sections, meta)
         if (meta.height, meta.width) != self.frame_size:
             raise ContainerError(f"file frames are {meta.height}x{meta.width}, the model's "
                                  f"{self.frame_size[0]}x{self.frame_size[1]}")
         sh, sw = self.screen_size
         screens = np.zeros((meta.frames, sh, sw), dtype=np.uint8)
         resids = {}
-        for t, p in enumerate(sections):
-            if len(p) < 3:
+        for t, p in enumerate(frame_bytes):
+            if len(p) < 2:
                 raise ContainerError(f"palette frame {t} is truncated")
-            kind, b, residual = p[0] & ~HAS_RESIDUAL, p[1], bool(p[0] & HAS_RESIDUAL)
+            kind, b, residual = p[0] & 3, (p[0] >> 2) & 31, bool(p[0] & HAS_RESIDUAL)
             if kind not in KINDS or (kind != INTRA and t == 0):
                 raise ContainerError(f"palette frame {t}: bad frame type {p[0]}")
             if b >= len(self.backgrounds):
                 raise ContainerError(f"palette frame {t}: no background {b}")
-            n, i = read_uvarint(p, 2, f"palette frame {t}") if residual else (len(p) - 2, 2)
+            n, i = read_uvarint(p, 1, f"palette frame {t}") if residual else (len(p) - 1, 1)
             if residual and i + n >= len(p):
                 raise ContainerError(f"palette frame {t}: screen data or residual is truncated")
             bg = self.backgrounds[b]

@@ -80,7 +80,8 @@ def test_round_trip_is_exact(codec, gop):
     data = c.encode(frames)
     assert np.array_equal(c.decode(data), frames)
     meta, sections = unpack(data)
-    assert meta.mode == "palette" and meta.extra["gop"] == gop and len(sections) == 9
+    assert meta.mode == "palette" and meta.extra["gop"] == gop
+    assert len(sections) == -(-9 // max(gop, 1))  # a section per frame, or per group of pictures
 
 
 def test_video_mode_beats_image_mode_and_keys_are_intra(codec):
@@ -89,9 +90,12 @@ def test_video_mode_beats_image_mode_and_keys_are_intra(codec):
     video_codec = codec.with_gop(6)
     video = video_codec.encode(frames)
     assert len(video) < len(image)
-    _, sections = unpack(video)
-    assert sections[0][0] == 0 and sections[6][0] == 0  # key frames: intra
-    assert any(s[0] == 1 for s in sections)              # others may use the previous screen
+    meta, sections = unpack(video)
+    from learned_codec.palette_codec import _split_sections
+
+    kinds = [f[0] & 3 for f in _split_sections(sections, meta)]
+    assert len(sections) == 2 and kinds[0] == 0 and kinds[6] == 0  # key frames: intra
+    assert any(k == 1 for k in kinds)                              # others use the previous screen
     assert video_codec.decode(video).shape == frames.shape
 
 
@@ -130,20 +134,27 @@ def test_crafted_sections_with_valid_crcs_are_refused(codec):
 
     frames = _render(_screens(np.random.default_rng(8), 2))
     meta, sections = unpack(codec.encode(frames))
+    head, body = sections[0][0], sections[0][1:]
     bad = [
-        [bytes([1]) + sections[0][1:], sections[1]],          # first frame cannot be inter
-        [bytes([0, 9]) + sections[0][2:], sections[1]],       # no background 9
-        [sections[0][:3], sections[1]],                       # screen data cut
-        [bytes([0x80]) + sections[0][1:2] + b"\xff\xff\xff\xff\xff", sections[1]],  # absurd length
-        [bytes([0x80]) + sections[0][1:2] + bytes([len(sections[0]) - 2]) + sections[0][2:] + b"\x07",
-         sections[1]],                                        # a residual that is garbage
-        [bytes([0x80]) + sections[0][1:2] + bytes([len(sections[0]) - 2]) + sections[0][2:],
-         sections[1]],                                        # a residual announced, none there
-        [sections[0] + b"\x07", sections[1]],                 # a byte after the screen data
+        [bytes([head | 1]) + body, sections[1]],                   # first frame cannot be inter
+        [bytes([head | (9 << 2)]) + body, sections[1]],            # no background 9
+        [sections[0][:2], sections[1]],                            # screen data cut
+        [bytes([head | 0x80]) + b"\xff\xff\xff\xff\xff", sections[1]],  # absurd length
+        [bytes([head | 0x80, len(body)]) + body + b"\x07", sections[1]],  # a residual that is garbage
+        [bytes([head | 0x80, len(body)]) + body, sections[1]],      # a residual announced, none there
+        [sections[0] + b"\x07", sections[1]],                      # a byte after the screen data
     ]
     for secs in bad:
         with pytest.raises(ContainerError):
             codec.decode(pack(meta, secs))
+    video_meta, video_sections = unpack(codec.with_gop(2).encode(frames))
+    first = video_sections[0]
+    for secs in ([first + b"\x00"], [first[:-1]], [first, first]):  # bytes after, cut, extra section
+        with pytest.raises(ContainerError):
+            codec.decode(pack(video_meta, secs))
+    with pytest.raises(ContainerError, match="frames per section"):
+        video_meta.extra["frames_per_section"] = 0
+        codec.decode(pack(video_meta, video_sections))
     with pytest.raises(ContainerError, match="screen size"):
         meta.extra["screen_size"] = [41, 32]
         codec.decode(pack(meta, sections))

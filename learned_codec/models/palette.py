@@ -102,6 +102,8 @@ class PaletteModel(nn.Module):
             raise ValueError("intra_rows / inter_rows / next_rows need one count per level")
         if not 1 <= colours <= 30:
             raise ValueError(f"colours must be 1..30, got {colours}")
+        if not 1 <= backgrounds <= 32:  # a frame names its background in five bits
+            raise ValueError(f"backgrounds must be 1..32, got {backgrounds}")
         if int(frame_size[1]) != int(screen_size[1]):
             raise ValueError("frames and screens must have the same width (only heights are resized)")
         self.frame_size = tuple(int(v) for v in frame_size)
