@@ -19,7 +19,7 @@ Metadata keys (all required; validated before use):
     weights), height, width, frames (ints), fps (number > 0), quantizer
     (object: {"method": str, ...parameters}), mode (str), extra (object).
 
-Modes (one section per frame in each):
+Modes (one section per frame, except palette video files):
     intra          every frame coded on its own (codec.py); quantizer "entropy":
                    rANS strings (hyperprior: uvarint(len z) + z string + y string)
     latent-delta   uint8 symbols, non-key frames minus the previous frame's, mod 256;
@@ -27,8 +27,10 @@ Modes (one section per frame in each):
     entropy-delta  entropy-coded models: flag byte 0 + the intra payload, or flag 1 / 2 +
                    the int16 / int8 change of the latent symbols from the previous
                    frame (raw/zlib/LZMA); key frames are always 0 (video.py)
-    palette        the palette model (lossless): frame type, background index,
-                   uvarint length + context-coded palette screen, optional residual;
+    palette        the palette model (lossless), the exception to "one section per
+                   frame" in video mode: one section per group of pictures
+                   (extra.frames_per_section); a frame is one byte of type and
+                   background, its context-coded palette screen, an optional residual;
                    extra.gop = key-frame interval or 0, extra.screen_size (palette_codec.py)
 
 The reader checks every size against the bytes actually present before it
