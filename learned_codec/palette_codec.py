@@ -39,6 +39,7 @@ from .container import ContainerError, Meta, check_binding, pack, unpack
 from .errors import UserError
 from .ops import RansDecodeError, context_decode, context_encode
 from .quantizers import pack_symbols, unpack_symbols
+from .models.palette import assign_backgrounds
 from .resample import invert_resize, resize_height
 
 INTRA, INTER, NEXT = 0, 1, 2
@@ -99,7 +100,7 @@ class PaletteCodec(Codec):
         self.screen_size = model.screen_size
 
     @classmethod
-    def load(cls, run_dir_or_name, gop=0, device="cpu"):
+    def load(cls, run_dir_or_name, gop=0):
         from .checkpoint import load_model
 
         model, config = load_model(run_dir_or_name, device="cpu")
@@ -128,9 +129,6 @@ class PaletteCodec(Codec):
         """uint8 N x sh x sw palette indices -> uint8 N x H x W x 3 frames (Pillow-exact)."""
         return resize_height(self.palette[screens], self.frame_size[0])
 
-    def _background(self, screen):
-        return int(np.argmin([(screen != b).sum() for b in self.backgrounds]))
-
     # ---- codec interface --------------------------------------------------------
 
     def encode(self, frames):
@@ -143,8 +141,7 @@ class PaletteCodec(Codec):
         intra = self.model.tables("intra")
         predicted = [(INTER, self.model.tables("inter")), (NEXT, self.model.tables("next"))]
         payloads = []
-        for t in range(n):
-            b = self._background(screens[t])
+        for t, b in enumerate(assign_backgrounds(screens, self.backgrounds).tolist()):
             bg = self.backgrounds[b]
             kind, stream = INTRA, context_encode(screens[t], intra, self.model.references("intra", bg))
             if self.gop and t % self.gop:

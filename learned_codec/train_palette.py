@@ -29,9 +29,9 @@ import torch
 from . import checkpoint as ckpt
 from .context_model import ContextCounter, code_length_bits
 from .errors import UserError
-from .fileio import atomic_write_json, check_writable_dir
+from .fileio import atomic_open, atomic_write_json, check_writable_dir
 from .models import build_model, default_config
-from .models.palette import reference_planes
+from .models.palette import assign_backgrounds, reference_planes
 from .resample import invert_resize
 
 CHUNK = 256
@@ -117,9 +117,8 @@ def invert_all(frames, palette, screen_h, cache_dir, progress=True):
         if chunk is None:
             chunk = np.concatenate([invert_resize(np.asarray(frames[i:i + 16]), palette, screen_h)
                                     for i in range(start, stop, 16)])
-            tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, chunk, allow_pickle=False)
-            tmp.replace(path)
+            with atomic_open(path, "wb") as f:
+                np.save(f, chunk, allow_pickle=False)
         out[start:stop] = chunk
         bar.update(stop - start)
     bar.close()
@@ -149,10 +148,6 @@ def _modes(screens):
     for s in screens.reshape(n, -1):
         counts[pix, s] += 1
     return counts.argmax(1).astype(np.uint8).reshape(h, w)
-
-
-def assign_backgrounds(screens, backgrounds):
-    return np.stack([(screens != b).sum((1, 2)) for b in backgrounds]).argmin(0)
 
 
 def training_references(cfg, screens, backgrounds, starts):
@@ -202,17 +197,16 @@ def fit_model(cfg, palette, screens, starts, val_screens, val_starts=(0,), conse
     chosen, report = {}, {}
     for kind, (levels, train_s, train_r, val_s, val_r) in sets.items():
         counter = count_tables(levels, nsym, train_s, train_r, f"count {kind} contexts", progress)
-        scores, settings = {}, {}
+        scores, best = {}, None
         for mc in MIN_COUNTS:
             for beta in (BETAS if counter.nested() else (None,)):
                 tables = counter.tables(min_count=mc, alpha=ALPHA, beta=beta)
                 name = f"min_count={mc},beta={beta}"
-                settings[name] = (mc, beta)
                 scores[name] = float(code_length_bits(tables, val_s, val_r).mean() / 8) \
                     if len(val_s) else float(len(tables.keys))  # no validation: smallest
-        best = min(scores, key=scores.get)
-        mc, beta = settings[best]
-        chosen[kind] = counter.tables(min_count=mc, alpha=ALPHA, beta=beta)
+                if best is None or scores[name] < best[0]:
+                    best = (scores[name], name, mc, beta, tables)
+        _, best, mc, beta, chosen[kind] = best
         report[kind] = {"min_count": mc, "beta": beta, "train_frames": int(len(train_s)),
                         "val_frames": int(len(val_s)), "val_bytes_per_frame": scores[best],
                         "val_bytes_per_frame_by_setting": scores}

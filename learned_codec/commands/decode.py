@@ -37,10 +37,7 @@ def run(args):
 
         shipped = re.fullmatch(r"[a-z0-9-]+", meta.arch) and (SHIPPED_WEIGHTS_DIR / meta.arch).is_dir()
         model = meta.arch if shipped else "conv5"
-    quant = meta.quantizer.get("method")
-    if meta.mode == "palette":
-        quant = None
-    codec = open_codec(model, quant=quant, device=args.device)
+    codec = open_codec(model, quant=meta.quantizer.get("method"), device=args.device)
     from ..video import video_codec_for_file
 
     try:

@@ -1,4 +1,6 @@
 """learned-codec encode: frames -> one .lcf file through a learned codec."""
+import contextlib
+
 HELP = "encode an image, a folder of frames or a video into an .lcf file"
 DESCRIPTION = HELP + """
 
@@ -17,9 +19,6 @@ Examples:
 """
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
-
-
-import contextlib
 
 
 def add_arguments(parser):

@@ -50,6 +50,11 @@ def shifted(plane, dy, dx):
     return out
 
 
+def assign_backgrounds(screens, backgrounds):
+    """Index of the background each N x H x W screen differs from in the fewest pixels."""
+    return np.stack([(screens != b).sum((-2, -1)) for b in backgrounds]).argmin(0)
+
+
 def reference_planes(names, background, previous=None):
     """uint8 (N x) R x H x W planes named by `names` (REFERENCE_PLANES) from background
     and previous screens of shape (N x) H x W."""
