@@ -19,11 +19,11 @@ import torch
 from PIL import Image
 
 from conftest import RESULTS, RATIOS, record
-from learned_codec.checkpoint import weights_sha256
-from learned_codec.codec import LearnedCodec
+from learned_codec.models.checkpoint import weights_sha256
+from learned_codec.codecs.learned import LearnedCodec
 from learned_codec.models import build_model
 from learned_codec.models.registry import default_config
-from learned_codec.palette_codec import PaletteCodec
+from learned_codec.palette.codec import PaletteCodec
 
 N = 32
 

@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from learned_codec import _C, ops
-from learned_codec import ops_reference as ref
+from learned_codec.ops import reference as ref
 
 from conftest import cpu_cores, ratio, record
 

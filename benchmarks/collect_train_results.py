@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from learned_codec.evaluate import REFERENCE_ROWS
+from learned_codec.eval.report import REFERENCE_ROWS
 
 ARCHS = ["fc", "fc-deep", "conv4", "conv5", "vae"]
 QUANTS = ["none", "naive", "affine"]

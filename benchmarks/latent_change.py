@@ -12,8 +12,8 @@ import sys
 import numpy as np
 
 from data_tools.frames import load_split
-from learned_codec.codec import LearnedCodec
-from learned_codec.quantizers import pack_symbols
+from learned_codec.codecs.learned import LearnedCodec
+from learned_codec.quant.latent import pack_symbols
 
 
 def main(model="hyperprior", n=100):

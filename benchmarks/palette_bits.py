@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from data_tools.frames import load_split
-from learned_codec.context_model import code_length_bits
-from learned_codec.palette_codec import PaletteCodec
-from learned_codec.resample import resize_height
-from learned_codec.models.palette import assign_backgrounds
+from learned_codec.palette.tables import code_length_bits
+from learned_codec.palette.codec import PaletteCodec
+from learned_codec.palette.resample import resize_height
+from learned_codec.palette.model import assign_backgrounds
 
 
 def main(model="palette", data="data/pacman", out="benchmarks/results/palette"):

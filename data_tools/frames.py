@@ -97,3 +97,22 @@ def load_manifest(root):
 
 def save_manifest(root, manifest):
     atomic_write_json(Path(root) / "manifest.json", manifest)
+
+
+def evenly_spaced(n_total, count):
+    """Indices of `count` frames evenly spaced over n_total (covers every video of a split);
+    all of them when count is None or >= n_total."""
+    import numpy as np
+
+    if not count or count >= n_total:
+        return np.arange(n_total)
+    return np.unique(np.linspace(0, n_total - 1, count).round().astype(np.int64))
+
+
+def subsample(frames, n):
+    """n frames evenly spaced over the sequence (all of them if n >= len)."""
+    if n is None or n >= len(frames):
+        return frames
+    if n < 1:
+        raise UserError("--frames must be at least 1")
+    return frames[evenly_spaced(len(frames), n)]

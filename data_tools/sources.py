@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from learned_codec.errors import UserError
+from learned_codec.ffmpeg import ffmpeg_exe
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
@@ -84,12 +85,6 @@ def load_video_file(path, max_frames=None):
         raise UserError(f"{video} has no decodable video frames")
     frames = np.frombuffer(raw[: count * frame_bytes], np.uint8).reshape(count, height, width, 3)
     return frames.copy(), fps
-
-
-def ffmpeg_exe():
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def probe_video(video):

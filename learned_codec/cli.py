@@ -10,7 +10,7 @@ import importlib
 import sys
 import warnings
 
-from .errors import UserError
+from learned_codec.errors import UserError
 
 # (subcommand, module under learned_codec.commands)
 COMMANDS = [
@@ -51,7 +51,7 @@ def build_parser():
 
 
 def _version():
-    from . import __version__
+    from learned_codec import __version__
 
     return __version__
 

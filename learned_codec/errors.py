@@ -7,3 +7,7 @@ bug and keeps its traceback.
 
 class UserError(Exception):
     """A problem with the user's input, files or options, explained in one line."""
+
+
+class CodecUnavailable(UserError):
+    """A codec cannot run here (encoder missing, plugin not built); the reason is the text."""

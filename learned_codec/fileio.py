@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import UserError
+from learned_codec.errors import UserError
 
 
 @contextlib.contextmanager

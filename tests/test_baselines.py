@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from learned_codec import baselines
-from learned_codec.codec_api import CodecUnavailable, ImageCodec, VideoCodec
-from learned_codec.metrics import psnr
+from learned_codec.codecs import baselines as baselines
+from learned_codec.codecs.base import CodecUnavailable, ImageCodec, VideoCodec
+from learned_codec.eval.metrics import psnr
 
 
 def pacman_like_frames(n=2, h=48, w=40):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from learned_codec.compression.cie import cie_analysis, classification_metrics, confusion_matrix
+from learned_codec.model_compression.cie import cie_analysis, classification_metrics, confusion_matrix
 
 
 def _predictions(correct_per_class, per_class=100):

@@ -52,7 +52,7 @@ def test_jpeg_simulate_sets_equal_pillow_for_grey_and_rgb(grey):
 
 
 def test_learned_set_bytes_are_the_container_file_sizes(grey):
-    from learned_codec.codec import load_codecs
+    from learned_codec.codecs import load_codecs
 
     codec = load_codecs(["conv5"])[0]  # the shipped model: any conv model codes 28 x 28 frames
     cset = compressed.learned_set(grey[:5], codec, chunk=3)

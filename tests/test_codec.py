@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from learned_codec import cli
-from learned_codec.checkpoint import save_best, save_config, weights_sha256
-from learned_codec.codec import LearnedCodec, load_codecs, open_codec, parse_codec_spec
-from learned_codec.container import ContainerError
+from learned_codec.models.checkpoint import save_best, save_config, weights_sha256
+from learned_codec.codecs import load_codecs, open_codec, parse_codec_spec
+from learned_codec.codecs.learned import LearnedCodec
+from learned_codec.container.format import ContainerError
 from learned_codec.models import build_model
 from learned_codec.models.registry import default_config
 
@@ -190,7 +191,7 @@ def assert_damaged_files_refused(codec, good, cases, seed=0):
 
 
 def test_every_shipped_model_codes_frames_and_binds_its_weights():
-    from learned_codec.checkpoint import SHIPPED_WEIGHTS_DIR
+    from learned_codec.models.checkpoint import SHIPPED_WEIGHTS_DIR
 
     names = sorted(p.name for p in SHIPPED_WEIGHTS_DIR.iterdir() if (p / "model.safetensors").is_file())
     assert "conv5" in names  # the default of encode / decode / the main job

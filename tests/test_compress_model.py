@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from learned_codec.compression.api import (apply_method, load_compressed_into, parse_variants,
+from learned_codec.model_compression.api import (apply_method, load_compressed_into, parse_variants,
                                            save_compressed)
-from learned_codec.compression.precision import dequantize_int8, dynamic_linear_count, quantize_int8
-from learned_codec.compression.prune import polynomial_schedule, prunable_weights, sparsity
+from learned_codec.model_compression.precision import dequantize_int8, dynamic_linear_count, quantize_int8
+from learned_codec.model_compression.prune import polynomial_schedule, prunable_weights, sparsity
 
 
 def _net(seed=0):
@@ -168,7 +168,7 @@ def test_variant_parsing():
 
 
 def test_batchnorm_recalibration_matches_the_decoder_inputs():
-    from learned_codec.compression.decoder import recalibrate_batchnorm
+    from learned_codec.model_compression.decoder import recalibrate_batchnorm
 
     class Tiny(nn.Module):
         def __init__(self):

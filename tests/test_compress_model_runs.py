@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from learned_codec import cli
-from learned_codec.checkpoint import load_tensors, save_best, save_config
-from learned_codec.codec import LearnedCodec
-from learned_codec.compression.codecs import compress_codec
-from learned_codec.container import ContainerError, unpack
+from learned_codec.models.checkpoint import load_tensors, save_best, save_config
+from learned_codec.codecs.learned import LearnedCodec
+from learned_codec.model_compression.codecs import compress_codec
+from learned_codec.container.format import ContainerError, unpack
 from learned_codec.models import build_model
 from learned_codec.models.registry import default_config
 
@@ -151,8 +151,8 @@ def classifier_run(tmp_path_factory):
 
 
 def test_cli_on_a_classifier_run(classifier_run, tmp_path):
-    from learned_codec.compression.classifiers import load_compressed_classifier
-    from learned_codec.compression.precision import dynamic_linear_count
+    from learned_codec.model_compression.classifiers import load_compressed_classifier
+    from learned_codec.model_compression.precision import dynamic_linear_count
 
     out = tmp_path / "report"
     code = cli.main(["compress-model", str(classifier_run), "--method", "all", "--sparsity", "0.5",

@@ -5,8 +5,8 @@ import struct
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from learned_codec import container
-from learned_codec.container import ContainerError, Meta, pack, unpack
+from learned_codec.container import format as container
+from learned_codec.container.format import ContainerError, Meta, pack, unpack
 
 
 def _meta(**kw):

@@ -1,9 +1,9 @@
-"""ops.context_encode / context_decode and the counted tables of context_model.py."""
+"""ops.context_encode / context_decode and the counted tables of palette/tables.py."""
 import numpy as np
 import pytest
 
 from learned_codec import ops
-from learned_codec.context_model import ContextCounter, code_length_bits, component_planes, quantize_rows
+from learned_codec.palette.tables import ContextCounter, code_length_bits, component_planes, quantize_rows
 
 LEVELS = [("W", "N", "NW", "NE", "ref0"), ("W", "N", "WW", "NN"), ("W",), ()]
 
@@ -120,7 +120,7 @@ def test_damaged_streams_are_refused_or_exact():
 
 
 def test_parent_keys_and_hierarchical_smoothing():
-    from learned_codec.context_model import context_keys, parent_keys
+    from learned_codec.palette.tables import context_keys, parent_keys
 
     rng = np.random.default_rng(4)
     imgs, refs = _images(rng, n=3)

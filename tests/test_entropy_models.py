@@ -15,13 +15,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from learned_codec import checkpoint as ckpt
+from learned_codec.models import checkpoint as ckpt
+from learned_codec.training import run_folder
 from learned_codec.cli import main
-from learned_codec.codec import LearnedCodec
-from learned_codec.container import ContainerError, unpack
+from learned_codec.codecs.learned import LearnedCodec
+from learned_codec.container.format import ContainerError, unpack
 from learned_codec.models import build_model, frames_to_tensor
 from learned_codec.models.entropy import ACT_BITS, IntegerHyperSynthesis, _int_conv2d, _zero_stuff
-from learned_codec.train import train
+from learned_codec.training.loop import train
 
 from test_train import make_frames, opts
 
@@ -189,7 +190,7 @@ def test_learned_codec_entropy_round_trip(runs, models, arch, tmp_path):
     # A fresh codec (the file says "entropy") decodes it too; damaged payloads are refused.
     assert np.array_equal(LearnedCodec.load(runs[arch], quant="none").decode(data), out)
     if arch == "hyperprior":
-        from learned_codec.codec import _split_hyperprior_payload
+        from learned_codec.quant.entropy import _split_hyperprior_payload
 
         with pytest.raises(ContainerError):
             _split_hyperprior_payload(b"\xff\xff\xff\xff\xff\x01")
@@ -202,8 +203,8 @@ def test_crafted_rans_strings_with_valid_crcs_are_refused(runs, arch):
     # CRCs catch random damage; a file rebuilt with hostile rANS strings and correct
     # CRCs reaches the entropy decoder, which must refuse it (CompressAI's own decoder
     # reads past the string or loops on an escape length taken from the data).
-    from learned_codec.codec import _uvarint
-    from learned_codec.container import pack
+    from learned_codec.container.varint import write_uvarint as _uvarint
+    from learned_codec.container.format import pack
 
     codec = LearnedCodec.load(runs[arch])
     meta, sections = unpack(codec.encode(blocky_frames(2, seed=3)))
@@ -236,7 +237,7 @@ def test_symbols_are_what_the_strings_code(runs, arch):
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_entropy_video_mode_decodes_to_the_image_mode_frames_in_fewer_bytes(runs, arch, tmp_path, capsys):
-    from learned_codec.video import EntropyVideoCodec, INTER8, INTRA
+    from learned_codec.codecs.video import EntropyVideoCodec, INTER8, INTRA
 
     image = LearnedCodec.load(runs[arch])
     frames = mostly_static_frames(9, seed=2)
@@ -269,7 +270,7 @@ def test_entropy_video_mode_decodes_to_the_image_mode_frames_in_fewer_bytes(runs
 
 
 def test_damaged_entropy_delta_files_are_refused(runs):
-    from learned_codec.video import EntropyVideoCodec
+    from learned_codec.codecs.video import EntropyVideoCodec
     from test_codec import assert_damaged_files_refused
 
     video = EntropyVideoCodec(LearnedCodec.load(runs["hyperprior"]), gop=3)
@@ -277,8 +278,8 @@ def test_damaged_entropy_delta_files_are_refused(runs):
 
 
 def test_entropy_video_files_with_bad_prediction_are_refused(runs):
-    from learned_codec.container import pack
-    from learned_codec.video import EntropyVideoCodec, INTER, INTRA
+    from learned_codec.container.format import pack
+    from learned_codec.codecs.video import EntropyVideoCodec, INTER, INTRA
 
     video = EntropyVideoCodec(LearnedCodec.load(runs["hyperprior"]), gop=4)
     meta, sections = unpack(video.encode(mostly_static_frames(5, seed=3)))
@@ -303,7 +304,7 @@ def test_latents_beyond_the_coders_range_are_refused_not_hung(arch):
     with pytest.raises(ValueError, match="beyond the rANS coder's range"):
         model.compress(frames_to_tensor(blocky_frames(1)))
     # through the codec: a user error (one line, exit 2 in the CLI), no hang
-    from learned_codec.codec import EntropyCoding
+    from learned_codec.quant.entropy import EntropyCoding
     from learned_codec.errors import UserError
 
     with pytest.raises(UserError, match="cannot entropy-code"):
@@ -332,7 +333,7 @@ def test_cdf_tables_load_into_a_model_with_other_tables(models):
 CODER_SCRIPT = textwrap.dedent("""
     import sys, numpy as np, torch
     torch.set_num_threads(int(sys.argv[1]))
-    from learned_codec.codec import LearnedCodec
+    from learned_codec.codecs.learned import LearnedCodec
     run, frames_path, mode, path = sys.argv[2:6]
     codec = LearnedCodec.load(run)
     if mode in ("encode", "encode+decode"):
@@ -428,7 +429,7 @@ def test_kill_and_resume_gives_the_same_weights(data, tmp_path):
     assert full["steps"] == 4 and stopped["steps"] == 3 and not stopped["complete"]
     resumed = train(opts(data, tmp_path / "killed", "hyperprior", resume=True, **kw))
     assert resumed["steps"] == 4 and resumed["complete"]
-    a, b = ckpt.load_last(tmp_path / "full"), ckpt.load_last(tmp_path / "killed")
+    a, b = run_folder.load_last(tmp_path / "full"), run_folder.load_last(tmp_path / "killed")
     assert a["model"].keys() == b["model"].keys()
     for name in a["model"]:
         assert torch.equal(a["model"][name], b["model"][name]), name

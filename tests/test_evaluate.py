@@ -6,10 +6,13 @@ import zlib
 import numpy as np
 import pytest
 
-from learned_codec import baselines, cli
-from learned_codec.codec_api import ImageCodec, VideoCodec
-from learned_codec.evaluate import REFERENCE_ROWS, evaluate, reference_table_markdown
-from learned_codec.commands.evaluate import parse_qualities, subsample
+from learned_codec import cli
+from learned_codec.codecs import baselines as baselines
+from learned_codec.codecs.base import ImageCodec, VideoCodec
+from learned_codec.eval.harness import evaluate
+from learned_codec.eval.report import REFERENCE_ROWS, reference_table_markdown
+from data_tools.frames import subsample
+from learned_codec.commands.evaluate import parse_qualities
 
 
 def tiny_frames(n=3, h=40, w=32):
@@ -128,7 +131,7 @@ def test_cli_errors_are_one_line_user_errors(tmp_path, capsys, monkeypatch):
     assert cli.main(["eval", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path)]) == 2
     assert "learned-codec data pacman" in capsys.readouterr().err
     # learned codecs before issue #5 exists: a clear message, not a traceback
-    monkeypatch.setitem(__import__("sys").modules, "learned_codec.codec", None)
+    monkeypatch.setitem(__import__("sys").modules, "learned_codec.codecs.learned", None)
     assert cli.main(["eval", "--models", "conv4", "--out", str(tmp_path)]) == 2
     assert "not available yet (issue #5)" in capsys.readouterr().err
 

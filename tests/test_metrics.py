@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from learned_codec import metrics
+from learned_codec.eval import metrics as metrics
 
 
 def fixed_pair(n=3, seed=0):

@@ -13,7 +13,7 @@ from learned_codec.models import (
     frames_to_tensor,
     tensor_to_frames,
 )
-from learned_codec.train_quant import (
+from learned_codec.quant.training import (
     affine_params,
     make_train_quantizer,
 )

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from learned_codec import ops
-from learned_codec import ops_reference as ref
+from learned_codec.ops import reference as ref
 
 DEVICES = [
     "cpu",

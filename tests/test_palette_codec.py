@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from learned_codec.container import ContainerError, unpack
+from learned_codec.container.format import ContainerError, unpack
 from learned_codec.models import default_config
-from learned_codec.palette_codec import PaletteCodec
-from learned_codec.resample import invert_resize, resize_height
-from learned_codec.train_palette import fit_model, learn_palette
+from learned_codec.palette.codec import PaletteCodec
+from learned_codec.palette.resample import invert_resize, resize_height
+from learned_codec.palette.fit import fit_model, learn_palette
 
 SCREEN, FRAME = (42, 32), (40, 32)  # the data set's 210 -> 200 ratio, small
 PALETTE = np.array([[0, 0, 0], [0, 28, 136], [228, 111, 111], [214, 214, 214], [110, 156, 66],
@@ -91,7 +91,7 @@ def test_video_mode_beats_image_mode_and_keys_are_intra(codec):
     video = video_codec.encode(frames)
     assert len(video) < len(image)
     meta, sections = unpack(video)
-    from learned_codec.palette_codec import _split_sections
+    from learned_codec.palette.codec import _split_sections
 
     kinds = [f[0] & 3 for f in _split_sections(sections, meta)]
     assert len(sections) == 2 and kinds[0] == 0 and kinds[6] == 0  # key frames: intra
@@ -130,7 +130,7 @@ def test_damaged_files_are_refused_or_exact(codec):
 
 
 def test_crafted_sections_with_valid_crcs_are_refused(codec):
-    from learned_codec.container import pack
+    from learned_codec.container.format import pack
 
     frames = _render(_screens(np.random.default_rng(8), 2))
     meta, sections = unpack(codec.encode(frames))

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from learned_codec.container import ContainerError
-from learned_codec.quantizers import make_quantizer, pack_symbols, unpack_symbols
+from learned_codec.container.format import ContainerError
+from learned_codec.quant.latent import make_quantizer, pack_symbols, unpack_symbols
 
 
 def _codes(shape=(4, 16, 7, 5), seed=0):
@@ -84,7 +84,7 @@ def test_damaged_payloads_are_container_errors():
 
 
 def test_naive_clamps_like_the_training_quantizer():
-    from learned_codec.train_quant import naive_dequantized
+    from learned_codec.quant.training import naive_dequantized
 
     z = torch.linspace(-0.5, 1.7, 200).reshape(2, 100)
     z_hat, _ = _round_trip(make_quantizer("naive"), z)

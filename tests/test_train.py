@@ -16,10 +16,11 @@ import pytest
 import torch
 
 from data_tools.frames import save_manifest, save_split
-from learned_codec import checkpoint as ckpt
+from learned_codec.models import checkpoint as ckpt
+from learned_codec.training import run_folder
 from learned_codec.cli import main
 from learned_codec.models import frames_to_tensor
-from learned_codec.train import train
+from learned_codec.training.loop import train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -122,8 +123,8 @@ def test_kill_and_resume_gives_the_same_weights(data, tmp_path):
     resumed = train(opts(data, tmp_path / "killed", "vae", resume=True, **kw))
     assert resumed["steps"] == 6 and resumed["complete"]
 
-    a = ckpt.load_last(tmp_path / "full")
-    b = ckpt.load_last(tmp_path / "killed")
+    a = run_folder.load_last(tmp_path / "full")
+    b = run_folder.load_last(tmp_path / "killed")
     assert a["model"].keys() == b["model"].keys()
     for name in a["model"]:
         assert torch.equal(a["model"][name], b["model"][name]), name

@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from learned_codec.checkpoint import weights_sha256
-from learned_codec.codec import LearnedCodec
-from learned_codec.container import ContainerError
+from learned_codec.models.checkpoint import weights_sha256
+from learned_codec.codecs.learned import LearnedCodec
+from learned_codec.container.format import ContainerError
 from learned_codec.models import build_model
 from learned_codec.models.registry import default_config
-from learned_codec.video import LearnedVideoCodec, delta_symbols, undelta_symbols
+from learned_codec.codecs.video import LearnedVideoCodec, delta_symbols, undelta_symbols
 
 
 def _static_scene_with_a_moving_sprite(n=6, h=64, w=64):
@@ -37,7 +37,7 @@ def test_delta_transform_inverts_for_every_gop():
 
 @pytest.mark.parametrize("quant", ["naive", "affine", "kmeans"])
 def test_video_decodes_to_image_mode_frames_and_is_smaller(image_codec, quant):
-    from learned_codec.quantizers import make_quantizer
+    from learned_codec.quant.latent import make_quantizer
 
     image_codec.quant, image_codec.quantizer = quant, make_quantizer(quant)
     frames = _static_scene_with_a_moving_sprite()
@@ -50,7 +50,7 @@ def test_video_decodes_to_image_mode_frames_and_is_smaller(image_codec, quant):
 
 
 def test_video_file_is_refused_by_the_image_decoder_and_vice_versa(image_codec):
-    from learned_codec.quantizers import make_quantizer
+    from learned_codec.quant.latent import make_quantizer
 
     image_codec.quant, image_codec.quantizer = "naive", make_quantizer("naive")
     frames = _static_scene_with_a_moving_sprite(3)

@@ -12,7 +12,7 @@ Works for NotebookCNN (input N x C x H x W) and MultiQualityClassifier (N x B x 
 import torch
 from torch import nn
 
-from .train import train_classifier
+from learned_codec.classify.train import train_classifier
 
 
 class Tail(nn.Module):

@@ -7,7 +7,7 @@
     simulated_jpeg_sets(images, qualities)       ops.jpeg_simulate, all qualities in one pass
     learned_set(images, codec)                   a learned codec (LearnedCodec), real .lcf bytes
 
-Pillow settings are those of learned_codec.baselines (JPEG 4:4:4 with optimised Huffman
+Pillow settings are those of learned_codec.codecs.baselines (JPEG 4:4:4 with optimised Huffman
 tables, WebP method 6). Grey images (C = 1, Fashion-MNIST) are coded as one-channel JPEG
 (mode "L": 1 component in the file, as a grey JPEG really is stored); WebP has no grey mode,
 so Pillow codes them as RGB and they are decoded back to grey. For grey input,
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import UserError
+from learned_codec.errors import UserError
 
 PILLOW_CODECS = ("jpeg", "webp")
 
@@ -63,8 +63,8 @@ def _check_images(images):
 
 
 def pillow_options(codec, quality):
-    """(Pillow format, save options) of learned_codec.baselines for `codec` at `quality`."""
-    from .. import baselines
+    """(Pillow format, save options) of learned_codec.codecs.baselines for `codec` at `quality`."""
+    from learned_codec.codecs import baselines as baselines
 
     if codec == "jpeg":
         c = baselines.jpeg(check_quality(quality, "jpeg"))
@@ -119,7 +119,7 @@ def simulate_jpeg(images, qualities, batch=4096):
     """ops.jpeg_simulate over uint8 N x H x W x C (C = 1 or 3) at several qualities.
 
     Returns {quality: uint8 N x H x W x C}. 4:4:4, like the Pillow JPEG sets."""
-    from .. import ops
+    from learned_codec import ops
 
     images = _check_images(images)
     qualities = [check_quality(q, "jpeg") for q in qualities]
@@ -146,7 +146,7 @@ def simulated_jpeg_sets(images, qualities, with_bytes=True):
 
 
 def learned_set(images, codec, chunk=500, progress=False):
-    """Images through a learned codec (learned_codec.codec.LearnedCodec): real bytes.
+    """Images through a learned codec (learned_codec.codecs.learned.LearnedCodec): real bytes.
 
     The set is coded as one container file per `chunk` images (the .lcf header, ~300 bytes
     with the weights' SHA-256, is paid once per file rather than once per 784-pixel image);

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import UserError
+from learned_codec.errors import UserError
 
 DATASETS = ("fashion-mnist", "cifar10", "folder")
 SPLITS = ("train", "test")
@@ -145,3 +145,17 @@ def to_model_input(images, config, device="cpu"):
     std = torch.tensor(data["std"], dtype=torch.float32, device=x.device).view(1, -1, 1, 1)
     x = (x - mean) / std
     return x.reshape(*lead, *x.shape[1:]).contiguous()
+
+
+def source_options(args):
+    """The loader options of --dataset (cifar10: the tarball, folder: its root) from parsed arguments."""
+    opts = {}
+    if getattr(args, "cifar_tarball", None):
+        opts["cifar_tarball"] = args.cifar_tarball
+    if getattr(args, "folder", None):
+        opts["folder"] = args.folder
+    if args.dataset == "cifar10" and "cifar_tarball" not in opts:
+        raise UserError("--dataset cifar10 needs --cifar-tarball PATH (the standard cifar-10-python.tar.gz)")
+    if args.dataset == "folder" and "folder" not in opts:
+        raise UserError("--dataset folder needs --folder ROOT (one sub-folder of images per class)")
+    return opts

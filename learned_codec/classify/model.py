@@ -24,7 +24,7 @@ it for the weights the reference regularised.
 import torch
 from torch import nn
 
-from ..errors import UserError
+from learned_codec.errors import UserError
 
 # Keras BatchNormalization defaults (momentum is the moving-average keep factor there).
 KERAS_BN_MOMENTUM = 0.01

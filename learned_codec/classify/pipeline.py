@@ -11,10 +11,20 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..errors import UserError
-from .data import data_config, load_classification_data, subset, to_model_input
-from .model import build_classifier, default_model_config
-from .train import per_class_accuracy, predict, resolve_device, train_classifier
+from learned_codec.classify.data import (
+    data_config,
+    load_classification_data,
+    subset,
+    to_model_input,
+)
+from learned_codec.classify.model import build_classifier, default_model_config
+from learned_codec.classify.train import (
+    per_class_accuracy,
+    predict,
+    resolve_device,
+    train_classifier,
+)
+from learned_codec.errors import UserError
 
 
 @dataclass
@@ -109,7 +119,7 @@ def fit_and_test(splits, train_x, val_x, test_x, *, arch="notebook-cnn", model_o
         "epochs_run": len(history),
     }
     if target_accuracy is not None:
-        from .train import time_to_accuracy
+        from learned_codec.classify.train import time_to_accuracy
 
         metrics["target_accuracy"] = target_accuracy
         metrics["tta_s"] = time_to_accuracy(history, target_accuracy)

@@ -24,7 +24,7 @@ def _plt():
 
 
 def _save(fig, path):
-    from ..fileio import atomic_open
+    from learned_codec.fileio import atomic_open
 
     with atomic_open(path, "wb") as f:
         fig.savefig(f, format="png", dpi=110, bbox_inches="tight")

@@ -9,15 +9,21 @@
                                 SHA-256 of its tensors in the metadata (checked on load)
     RUN_DIR/metrics.json        optional: test accuracy, per-class accuracy, history, ...
 
-Written atomically through learned_codec.checkpoint / fileio; never pickles.
+Written atomically through learned_codec.models.checkpoint / fileio; never pickles.
 """
 import json
 from pathlib import Path
 
-from ..checkpoint import BEST_NAME, CONFIG_NAME, _read_json, load_tensors, save_tensors
-from ..errors import UserError
-from ..fileio import atomic_write_json, check_writable_dir
-from .model import build_classifier
+from learned_codec.classify.model import build_classifier
+from learned_codec.errors import UserError
+from learned_codec.fileio import atomic_write_json, check_writable_dir
+from learned_codec.models.checkpoint import (
+    BEST_NAME,
+    CONFIG_NAME,
+    read_json,
+    load_tensors,
+    save_tensors,
+)
 
 METRICS_NAME = "metrics.json"
 RUN_KIND = "classifier"
@@ -43,7 +49,7 @@ def load_classifier_config(run_dir):
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise UserError(f"classifier run folder {run_dir} does not exist")
-    config = _read_json(run_dir / CONFIG_NAME)
+    config = read_json(run_dir / CONFIG_NAME)
     if not isinstance(config, dict) or config.get("kind") != RUN_KIND:
         raise UserError(f"{run_dir} is not a classifier run (its config.json has no \"kind\": \"classifier\"); "
                         f"make one with `learned-codec classify train`")
@@ -73,4 +79,4 @@ def load_classifier_run(run_dir, device="cpu"):
 
 def load_classifier_metrics(run_dir):
     path = Path(run_dir) / METRICS_NAME
-    return _read_json(path) if path.is_file() else None
+    return read_json(path) if path.is_file() else None

@@ -19,17 +19,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import UserError
+from learned_codec.devices import resolve_device  # noqa: F401  (classify's callers import it here)
+from learned_codec.errors import UserError
 
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
-
-
-def resolve_device(device=None):
-    if device in (None, "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("--device cuda was asked for but no CUDA GPU is visible")
-    return torch.device(device)
 
 
 def make_optimizer(params, name, lr):

@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from ..errors import UserError
+from learned_codec.errors import UserError
 
 HELP = "run the pytest-benchmark throughput suites and save their results"
 SUITES = {"ops": "bench_ops.py", "codecs": "bench_codecs.py"}

@@ -1,5 +1,4 @@
 """learned-codec classify: downstream classifiers trained/tested on compressed images."""
-from ..errors import UserError
 
 HELP = "downstream classifier experiments on compressed images"
 DESCRIPTION = HELP + """
@@ -64,6 +63,84 @@ def add_train_arguments(p, epochs=5):
     g.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def int_list(text):
+    """argparse type: "10,20,30" -> [10, 20, 30]."""
+    import argparse
+
+    try:
+        values = [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of integers, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+def add_experiment_parsers(sub):
+    from learned_codec.classify.experiments import (BRANCH_QUALITIES, NOTEBOOK_JPEG_QUALITIES,
+                                                    NOTEBOOK_WEBP_QUALITIES, SAME_QUALITIES)
+
+    p = sub.add_parser("datasets", help="make the compressed data sets and record their bytes")
+    add_data_arguments(p, train_size=2000)
+    p.add_argument("--jpeg-qualities", type=int_list, default=NOTEBOOK_JPEG_QUALITIES, metavar="Q,Q,...")
+    p.add_argument("--webp-qualities", type=int_list, default=NOTEBOOK_WEBP_QUALITIES, metavar="Q,Q,...")
+    p.add_argument("--sim-qualities", type=int_list, default=SAME_QUALITIES, metavar="Q,Q,...",
+                   help="qualities made by the native jpeg_simulate (bytes: Pillow's file sizes)")
+    p.add_argument("--learned", action="append", default=[], metavar="RUN_DIR",
+                   help="also code the images with this learned codec (a run folder or shipped name)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--out", required=True, metavar="DIR")
+
+    p = sub.add_parser("train-compressed", help="experiment 1: train on compressed, test on originals")
+    add_data_arguments(p, train_size=2000, val_size=500, test_size=2000)
+    add_train_arguments(p, epochs=3)
+    p.add_argument("--codecs", default="jpeg,webp", help="comma-separated: jpeg, webp (default: both)")
+    p.add_argument("--jpeg-qualities", type=int_list, default=NOTEBOOK_JPEG_QUALITIES, metavar="Q,Q,...")
+    p.add_argument("--webp-qualities", type=int_list, default=NOTEBOOK_WEBP_QUALITIES, metavar="Q,Q,...")
+    p.add_argument("--learned", action="append", default=[], metavar="RUN_DIR",
+                   help="also train on images coded by this learned codec")
+    p.add_argument("--target-accuracy", type=float, default=0.8,
+                   help="validation accuracy for time-to-accuracy (default: 0.8)")
+    p.add_argument("--skip-original", action="store_true",
+                   help="leave out the reference run on the original images (e.g. when only adding --learned)")
+    p.add_argument("--out", required=True, metavar="DIR")
+
+    p = sub.add_parser("same-quality", help="experiment 2: train and test at the same JPEG quality")
+    add_data_arguments(p, train_size=2000, val_size=500, test_size=2000)
+    add_train_arguments(p, epochs=3)
+    p.add_argument("--qualities", type=int_list, default=SAME_QUALITIES, metavar="Q,Q,...")
+    p.add_argument("--target-accuracy", type=float, default=0.8)
+    p.add_argument("--out", required=True, metavar="DIR")
+
+    p = sub.add_parser("multi-quality", help="experiment 3: the multi-quality topology vs the single input")
+    add_data_arguments(p, train_size=1000, val_size=300, test_size=1000)
+    add_train_arguments(p, epochs=3)
+    p.add_argument("--seeds", type=int_list, default=[0, 1, 2], metavar="S,S,...")
+    p.add_argument("--branch-qualities", type=int_list, default=BRANCH_QUALITIES, metavar="Q,Q,...",
+                   help="JPEG qualities of the branches beside the original (default: 10,20,...,100)")
+    p.add_argument("--stages", type=int, default=4, help="head + this many minus one blocks (default: 4 = all)")
+    p.add_argument("--head-lr", type=float, default=0.01, help="learning rate of the head stage (default: 0.01)")
+    p.add_argument("--stage-epochs", type=int, default=5, help="most epochs per stage (default: 5)")
+    p.add_argument("--patience", type=int, default=1, help="plateau: epochs without a better val loss (default: 1)")
+    p.add_argument("--out", required=True, metavar="DIR")
+
+    p = sub.add_parser("plot", help="redraw the plots of a results folder, optionally for another TTA target")
+    p.add_argument("results", metavar="DIR", help="a folder written by train-compressed or same-quality")
+    p.add_argument("--target-accuracy", type=float, help="recompute time to this validation accuracy")
+    p.add_argument("--merge", action="append", default=[], metavar="DIR",
+                   help="append the rows of another results folder of the same experiment first")
+
+    p = sub.add_parser("collapse", help="the notebook's collapse below quality 50: as written vs fixed")
+    add_data_arguments(p, train_size=2000, val_size=500, test_size=2000)
+    add_train_arguments(p, epochs=3)
+    p.add_argument("--qualities", type=int_list, default=[10, 30, 50, 70, 90], metavar="Q,Q,...")
+    p.add_argument("--variants", default="notebook,raw-inputs,fixed",
+                   help="notebook (its read-back + no normalisation), raw-inputs (correct read-back, "
+                        "no normalisation), fixed (correct read-back, z-score); comma-separated")
+    p.add_argument("--out", required=True, metavar="DIR")
+
+
 def add_arguments(parser):
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
@@ -75,23 +152,22 @@ def add_arguments(parser):
                    help="z-score with the training images' per-channel stats (default) or raw 0..255")
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write")
 
-    from ..classify import experiments
-
-    experiments.add_experiment_parsers(sub, add_data_arguments, add_train_arguments)
+    add_experiment_parsers(sub)
 
 
 def run(args):
     if args.action == "train":
         return run_train(args)
-    from ..classify import experiments
+    from learned_codec.classify import experiments
 
     return experiments.run_experiment(args)
 
 
 def run_train(args):
-    from ..classify.pipeline import fit_and_test, load_splits, model_options, train_options
-    from ..classify.run import save_classifier_run
-    from ..fileio import check_writable_dir
+    from learned_codec.classify.data import source_options
+    from learned_codec.classify.pipeline import fit_and_test, load_splits, model_options, train_options
+    from learned_codec.classify.run import save_classifier_run
+    from learned_codec.fileio import check_writable_dir
 
     check_writable_dir(args.out)
     splits = load_splits(args.dataset, args.train_size, args.val_size, args.test_size, args.seed,
@@ -107,14 +183,3 @@ def run_train(args):
     return 0
 
 
-def source_options(args):
-    opts = {}
-    if getattr(args, "cifar_tarball", None):
-        opts["cifar_tarball"] = args.cifar_tarball
-    if getattr(args, "folder", None):
-        opts["folder"] = args.folder
-    if args.dataset == "cifar10" and "cifar_tarball" not in opts:
-        raise UserError("--dataset cifar10 needs --cifar-tarball PATH (the standard cifar-10-python.tar.gz)")
-    if args.dataset == "folder" and "folder" not in opts:
-        raise UserError("--dataset folder needs --folder ROOT (one sub-folder of images per class)")
-    return opts

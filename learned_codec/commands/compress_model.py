@@ -1,5 +1,5 @@
 """learned-codec compress-model: prune or quantize a classifier or codec decoder and measure the per-class cost"""
-from ..errors import UserError
+from learned_codec.errors import UserError
 
 HELP = "prune or quantize a classifier or codec decoder and measure the per-class cost"
 DESCRIPTION = HELP + """
@@ -79,8 +79,8 @@ def add_arguments(parser):
 
 
 def parse_methods(args):
-    from ..compression.api import DEFAULT_SPARSITIES, parse_variants
-    from ..compression.storage import METHODS
+    from learned_codec.model_compression.api import DEFAULT_SPARSITIES, parse_variants
+    from learned_codec.model_compression.storage import METHODS
 
     methods = [m.strip() for m in args.method.split(",") if m.strip()]
     if methods == ["all"]:
@@ -96,10 +96,10 @@ def parse_methods(args):
 def run(args):
     import warnings
 
-    from ..compression.classifiers import is_classifier_run
-    from ..compression.report import write_report
-    from ..evaluate import environment
-    from ..fileio import check_writable_dir
+    from learned_codec.model_compression.classifiers import is_classifier_run
+    from learned_codec.model_compression.report import write_report
+    from learned_codec.reporting import environment
+    from learned_codec.fileio import check_writable_dir
 
     warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization.*", category=DeprecationWarning)
     variants = parse_methods(args)
@@ -108,7 +108,7 @@ def run(args):
     check_writable_dir(args.out)
     progress = not args.no_progress
     if is_classifier_run(args.model):
-        from ..compression.classifiers import compress_classifier
+        from learned_codec.model_compression.classifiers import compress_classifier
 
         report = compress_classifier(
             args.model, variants, args.out, test_size=args.test_size, finetune_size=args.finetune_size,
@@ -116,8 +116,8 @@ def run(args):
             scope=args.scope, lr=args.lr, seed=args.seed, boundary=args.boundary,
             latency_repeats=args.latency_repeats, cifar_tarball=args.cifar_tarball, progress=progress)
     else:
-        from ..checkpoint import resolve_run
-        from ..compression.codecs import compress_codec, test_and_train_frames
+        from learned_codec.models.checkpoint import resolve_run
+        from learned_codec.model_compression.codecs import compress_codec, test_and_train_frames
 
         resolve_run(args.model)  # fail fast on a bad name
         test, train, root = test_and_train_frames(args.data, args.frames,

@@ -4,7 +4,7 @@ import json
 import sys
 import time
 
-from ..errors import UserError
+from learned_codec.errors import UserError
 
 HELP = "make the built-in Pac-Man frame data set, export it as PNG/mp4, or describe it"
 DESCRIPTION = """\

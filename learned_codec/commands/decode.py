@@ -25,30 +25,13 @@ def run(args):
     import time
     from pathlib import Path
 
-    from ..checkpoint import SHIPPED_WEIGHTS_DIR
-    from ..codec import open_codec
-    from ..container import read_bytes, unpack
+    from learned_codec.codecs.registry import codec_for_file
+    from learned_codec.container import read_bytes, unpack
+    from learned_codec.progress import progress_bar
 
     data = read_bytes(args.input)
-    meta, _ = unpack(data)  # validate before loading any model
-    model = args.model
-    if model is None:
-        import re
-
-        shipped = re.fullmatch(r"[a-z0-9-]+", meta.arch) and (SHIPPED_WEIGHTS_DIR / meta.arch).is_dir()
-        model = meta.arch if shipped else "conv5"
-    codec = open_codec(model, quant=meta.quantizer.get("method"), device=args.device)
-    from ..video import video_codec_for_file
-
-    try:
-        # a video file's codec (its key-frame interval is read from the file); None: intra
-        codec = video_codec_for_file(codec, meta) or codec
-    except ValueError as e:
-        from ..errors import UserError
-
-        raise UserError(f"{args.input}: {e}") from None
-    from .encode import progress_bar
-
+    meta, _ = unpack(data)  # the whole file validated before any model is loaded
+    codec = codec_for_file(meta, args.model, device=args.device, where=str(args.input))
     t0 = time.perf_counter()
     with progress_bar(codec, meta.frames, "decode", args.quiet):
         frames = codec.decode(data)
@@ -66,10 +49,11 @@ def write_frames(frames, out, fps):
 
     from PIL import Image
 
-    from ..fileio import atomic_open, check_writable_dir
+    from learned_codec.ffmpeg import write_mp4
+    from learned_codec.fileio import atomic_open, check_writable_dir
 
     if out.suffix.lower() == ".mp4":
-        _write_mp4(frames, out, fps)
+        write_mp4(frames, out, fps)
         return [str(out)]
     if out.suffix.lower() == ".png" and len(frames) == 1:
         targets = [out]
@@ -83,30 +67,3 @@ def write_frames(frames, out, fps):
         with atomic_open(path, "wb") as f:
             f.write(buf.getvalue())
     return [str(p) for p in targets]
-
-
-def _write_mp4(frames, out, fps):
-    import os
-    import subprocess
-    import tempfile
-
-    import imageio_ffmpeg
-
-    from ..errors import UserError
-    from ..fileio import check_writable_dir
-
-    check_writable_dir(out.parent)
-    n, h, w, _ = frames.shape
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".mp4", dir=out.parent)
-    os.close(fd)
-    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo",
-           "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{fps:g}", "-i", "-",
-           "-c:v", "libx264rgb", "-qp", "0", "-preset", "medium", tmp]
-    try:
-        r = subprocess.run(cmd, input=frames.tobytes(), capture_output=True, timeout=600)
-        if r.returncode != 0:
-            raise UserError(f"ffmpeg failed writing {out}: {r.stderr.decode(errors='replace').strip()[-300:]}")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)

@@ -1,5 +1,4 @@
 """learned-codec encode: frames -> one .lcf file through a learned codec."""
-import contextlib
 
 HELP = "encode an image, a folder of frames or a video into an .lcf file"
 DESCRIPTION = HELP + """
@@ -45,7 +44,7 @@ def load_input(path, max_frames=None):
 
     import numpy as np
 
-    from ..errors import UserError
+    from learned_codec.errors import UserError
 
     path = Path(path)
     fps = 15.0
@@ -79,28 +78,11 @@ def load_input(path, max_frames=None):
     return np.ascontiguousarray(frames), float(fps or 15.0)
 
 
-@contextlib.contextmanager
-def progress_bar(codec, total, desc, quiet=False):
-    """A tqdm bar (stderr) fed by the codec's progress reports while the block runs."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, desc=desc, unit="frame", disable=quiet or total < 2, leave=False)
-    targets = [c for c in (codec, getattr(codec, "image", None)) if c is not None]
-    for c in targets:
-        c.progress = bar.update
-    try:
-        yield bar
-    finally:
-        for c in targets:
-            c.progress = None
-        bar.close()
-
-
 def _load_image(path):
     import numpy as np
     from PIL import Image, UnidentifiedImageError
 
-    from ..errors import UserError
+    from learned_codec.errors import UserError
 
     try:
         with Image.open(path) as im:
@@ -113,26 +95,29 @@ def run(args):
     import json
     import time
 
-    from ..codec import open_codec
-    from ..errors import UserError
-    from ..fileio import atomic_write_bytes
+    from learned_codec.codecs.registry import make_video_codec, open_codec
+    from learned_codec.fileio import atomic_write_bytes
+    from learned_codec.progress import progress_bar
+
+    from pathlib import Path
+
+    from learned_codec.errors import UserError
+    from learned_codec.models.identity import model_identity
 
     params = {}
     if args.quant == "kmeans":
         params = {"k": args.kmeans_k, "dim": args.kmeans_dim}
+    # Cheap checks first (no torch yet): the model exists, the output is not a folder.
+    model_identity(args.model)
+    if Path(args.output).is_dir():
+        raise UserError(f"output {args.output} is a folder: give the .lcf file to write")
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UserError("--max-frames must be at least 1")
     frames, fps = load_input(args.input, args.max_frames)
-    try:
-        codec = open_codec(args.model, quant=args.quant, device=args.device, **params)
-    except ValueError as e:
-        raise UserError(str(e)) from None
+    codec = open_codec(args.model, quant=args.quant, device=args.device, **params)
     codec.fps = fps
     if args.video:
-        from ..video import make_video_codec
-
-        try:
-            codec = make_video_codec(codec, gop=args.gop)
-        except ValueError as e:
-            raise UserError(str(e)) from None
+        codec = make_video_codec(codec, gop=args.gop)
     t0 = time.perf_counter()
     with progress_bar(codec, len(frames), "encode", args.quiet):
         data = codec.encode(frames)

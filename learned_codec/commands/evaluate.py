@@ -1,5 +1,5 @@
 """learned-codec eval: rate-distortion evaluation of learned codecs against classic ones."""
-from ..errors import UserError
+from learned_codec.errors import UserError
 
 HELP = "rate-distortion evaluation of learned codecs against JPEG, WebP, AVIF, PNG, H.264, AV1"
 DESCRIPTION = HELP + """
@@ -95,26 +95,15 @@ def _frames_of(loaded):
     return loaded[0] if isinstance(loaded, tuple) else loaded
 
 
-def subsample(frames, n):
-    """n frames evenly spaced over the sequence (all of them if n >= len)."""
-    import numpy as np
-
-    if n is None or n >= len(frames):
-        return frames
-    if n < 1:
-        raise UserError("--frames must be at least 1")
-    return frames[np.unique(np.linspace(0, len(frames) - 1, n).round().astype(int))]
-
-
 def load_learned(names):
     if not names:
         return []
     try:
-        from ..codec import load_codecs
+        from learned_codec.codecs.registry import load_codecs
     except ImportError as e:
         # Only the absence of the module itself means "not built yet"; anything else
         # (a broken dependency inside it) keeps its traceback.
-        if getattr(e, "name", None) == "learned_codec.codec" or "load_codecs" in str(e):
+        if getattr(e, "name", None) == "learned_codec.codecs.registry" or "load_codecs" in str(e):
             raise UserError("learned codecs are not available yet (issue #5)") from None
         raise
     return list(load_codecs(names))
@@ -123,9 +112,11 @@ def load_learned(names):
 def run(args):
     import numpy as np
 
-    from .. import baselines
-    from ..codec_api import check_frames
-    from ..evaluate import evaluate, summary_table
+    from learned_codec.codecs import baselines as baselines
+    from learned_codec.codecs.base import check_frames
+    from data_tools.frames import subsample
+    from learned_codec.eval.harness import evaluate
+    from learned_codec.eval.report import summary_table
 
     names = [] if args.baselines.strip() == "none" else args.baselines
     try:

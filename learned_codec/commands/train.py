@@ -83,11 +83,11 @@ def add_arguments(parser):
 def run(args):
     opts = {k: v for k, v in vars(args).items() if not k.startswith("_") and k != "command"}
     if args.arch == "palette":  # fitted by counting, not by gradient steps
-        from ..train_palette import fit
+        from learned_codec.palette.fit import fit
 
         summary = fit(opts)
     else:
-        from ..train import train
+        from learned_codec.training.loop import train
 
         summary = train(opts)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 alone reports

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .registry import register
+from learned_codec.models.registry import register
 
 REFERENCE_FRAME_SIZE = (200, 160)
 

@@ -25,9 +25,9 @@ line up with what the per-position models learned).
 import torch
 import torch.nn as nn
 
-from ..errors import UserError
-from .conv import REFERENCE_FRAME_SIZE, check_images
-from .registry import register
+from learned_codec.errors import UserError
+from learned_codec.models.conv import REFERENCE_FRAME_SIZE, check_images
+from learned_codec.models.registry import register
 
 BLOCK_SHARING = ("per-position", "shared")
 

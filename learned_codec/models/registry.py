@@ -11,12 +11,12 @@ Every registered model is a plain nn.Module with
     forward(x) -> dict     {"x_hat": ..., "code": ...} (+ model-specific terms),
                            CompressAI style, so that losses read what they need
 and a `code_quantizer` submodule (identity by default) that training replaces
-with a differentiable quantizer (learned_codec.train_quant) so that forward()
+with a differentiable quantizer (learned_codec.quant.training) so that forward()
 decodes the code it will be stored as.
 """
 from dataclasses import dataclass, field
 
-from ..errors import UserError
+from learned_codec.errors import UserError
 
 
 @dataclass
@@ -28,6 +28,16 @@ class Arch:
 
 
 ARCHS = {}
+# Where each architecture is defined: imported when the name is first asked for, so that
+# naming an architecture (the CLI, a config check) loads only its family (CompressAI only
+# for the entropy models), and so that the palette model lives with its codec.
+FAMILIES = {
+    "fc": "learned_codec.models.fc", "fc-deep": "learned_codec.models.fc",
+    "conv4": "learned_codec.models.conv", "conv5": "learned_codec.models.conv",
+    "vae": "learned_codec.models.vae",
+    "factorized": "learned_codec.models.entropy", "hyperprior": "learned_codec.models.entropy",
+    "palette": "learned_codec.palette.model",
+}
 
 
 def register(name, defaults, description):
@@ -43,12 +53,16 @@ def register(name, defaults, description):
 
 
 def arch_names():
-    return sorted(ARCHS)
+    return sorted(FAMILIES)
 
 
 def get_arch(name):
-    if name not in ARCHS:
+    if name not in FAMILIES:
         raise UserError(f"unknown architecture {name!r}; choose one of {', '.join(arch_names())}")
+    if name not in ARCHS:
+        import importlib
+
+        importlib.import_module(FAMILIES[name])
     return ARCHS[name]
 
 

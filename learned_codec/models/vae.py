@@ -17,9 +17,9 @@ to 208 x 160 so that every level halves exactly); other sizes -> UserError.
 import torch
 import torch.nn as nn
 
-from ..errors import UserError
-from .conv import REFERENCE_FRAME_SIZE, check_images, pad_to_multiple
-from .registry import register
+from learned_codec.errors import UserError
+from learned_codec.models.conv import REFERENCE_FRAME_SIZE, check_images, pad_to_multiple
+from learned_codec.models.registry import register
 
 WIDTHS = (3, 16, 32, 64, 128)
 

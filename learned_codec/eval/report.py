@@ -1,0 +1,160 @@
+"""The evaluation report in Markdown: summary, targets, BD-rates, the reference report's table."""
+import math
+from pathlib import Path
+from learned_codec.eval import metrics as metrics
+from learned_codec.fileio import atomic_open
+from learned_codec.eval.rd import TARGET_PSNRS
+from learned_codec.eval.rd import bytes_at_psnr
+from learned_codec.eval.rd import curves
+
+
+
+# The Pac-Man autoencoders report's results table (test set), transcribed as printed:
+# (type, quantization, epochs, model size, representation, printed ratio, PSNR, SSIM;
+# numbers kept as the printed strings)
+# plus the key we match our rows on: (arch, quant, code entries per frame).
+REFERENCE_ROWS = [
+    ("Vanilla FC", "no quantization", 60, "768Mb", "1000 per block", "2/3 (float32)", "34.248", "0.947", ("fc", "none", 16000)),
+    ("Vanilla FC", "naive quantization (method 1)", 60, "768Mb", "1000 per block", "1/6 (uint8)", "36.013", "0.9442", ("fc", "naive", 16000)),
+    ("Vanilla FC", "scale quantization (method 2)", 60, "768Mb", "1000 per block", "1/6 (uint8)", "24.751", "0.790", ("fc", "affine", 16000)),
+    ("Vanilla FC", "no quantization", 60, "385Mb", "500 per block", "1/6 (float32)", "33.714", "0.945", ("fc", "none", 8000)),
+    ("Multilayer FC", "no quantization", 30, "3.3Gb", "1000 per block", "2/3 (float32)", "32.230", "0.947", ("fc-deep", "none", 16000)),
+    ("Multilayer FC", "naive quantization (method 1)", 30, "3.3Gb", "1000 per block", "1/6 (uint8)", "32.251", "0.943", ("fc-deep", "naive", 16000)),
+    ("Multilayer FC", "scale quantization (method 2)", 30, "3.3Gb", "1000 per block", "1/6 (uint8)", "24.369", "0.790", ("fc-deep", "affine", 16000)),
+    ("Multilayer FC", "no quantization", 30, "3.2Gb", "500 per block", "1/6 (float32)", "32.359", "0.949", ("fc-deep", "none", 8000)),
+    ("CNN 4 layers", "no quantization", 320, "2.4Mb", "16640", "~2/3 (float32)", "30.364", "0.874", ("conv4", "none", 16640)),
+    ("CNN 5 layers", "no quantization", 320, "9.5Mb", "8960", "~1/3 (float32)", "29.022", "0.867", ("conv5", "none", 8960)),
+    ("VAE", "no quantization", 220, "410Mb", "2048", "~1/48 (float32)", "27.436", "0.908", ("vae", "none", 2048)),
+]
+
+
+def reference_table_markdown(measured_rows):
+    """The reference's 11 rows beside ours for the same model x quantizer x code size.
+
+    measured_rows: row dicts with arch, quant, code_entries, bytes_per_frame, psnr, ssim
+    (rows without arch are ignored). A reference row we have no measurement for shows
+    "not measured" in our columns, never a number.
+    """
+    ours = {}
+    for r in measured_rows:
+        if r.get("status") == "ok" and r.get("arch"):
+            ours.setdefault((r["arch"], r.get("quant") or "none", r.get("code_entries")), r)
+    head = ("| reference model | quantization | epochs | model size | code | ratio printed "
+            "| ratio by its formula | ref PSNR | ref SSIM | our bytes/frame | our real ratio "
+            "| our PSNR | our SSIM |")
+    lines = [head, "|" + "---|" * 13]
+    for typ, quant, epochs, size, code, printed, ref_psnr, ref_ssim, key in REFERENCE_ROWS:
+        formula = metrics.reference_compression_ratio(key[2], 4 if key[1] == "none" else 1)
+        r = ours.get(key)
+        if r is None:
+            mine = ["not measured"] * 4
+        else:
+            mine = [f"{r['bytes_per_frame']:.0f}",
+                    f"{r['bytes_per_frame'] / metrics.RAW_FRAME_BYTES:.4f}",
+                    _fmt_psnr(r["psnr"]), f"{r['ssim']:.4f}"]
+        lines.append("| " + " | ".join([typ, quant, str(epochs), size, code, printed,
+                                         f"{formula:.3f}", ref_psnr, ref_ssim,
+                                         *mine]) + " |")
+    return "\n".join(lines)
+
+
+def _fmt_psnr(v):
+    return "inf (exact)" if v is not None and math.isinf(v) else ("" if v is None else f"{v:.2f}")
+
+
+def summary_table(rows):
+    """Markdown table of every row, in run order."""
+    lines = ["| codec | setting | bytes/frame | bpp | PSNR dB | SSIM | enc fps | dec fps | status |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r["status"] == "ok":
+            lines.append(f"| {r['codec']} | {r['setting']} | {r['bytes_per_frame']:.0f} | "
+                         f"{r['bpp']:.3f} | {_fmt_psnr(r['psnr'])} | {r['ssim']:.4f} | "
+                         f"{r['encode_fps']:.1f} | {r['decode_fps']:.1f} | ok |")
+        else:
+            lines.append(f"| {r['codec']} | {r['setting']} | | | | | | | {r['status']} |")
+    return "\n".join(lines)
+
+
+def targets_table(rows):
+    fam = curves(rows)
+    head = "| codec | " + " | ".join(f"bytes/frame at {t:g} dB" for t in TARGET_PSNRS) + " |"
+    lines = [head, "|---|" + "---|" * len(TARGET_PSNRS)]
+    for name, (b, q, _) in sorted(fam.items()):
+        cells = []
+        for t in TARGET_PSNRS:
+            v = bytes_at_psnr(b, q, t)
+            cells.append("outside measured range" if v is None else f"{v:.0f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lossless = [r for r in rows if r["status"] == "ok" and r["lossless"]]
+    for r in lossless:
+        lines.append(f"| {r['codec']} (lossless) | " +
+                     " | ".join(f"{r['bytes_per_frame']:.0f} (exact)" for _ in TARGET_PSNRS) + " |")
+    return "\n".join(lines)
+
+
+def bd_table(bds):
+    if not bds:
+        return "No pair of lossy curves to compare."
+    lines = ["| test | anchor | BD-rate (PSNR) |", "|---|---|---|"]
+    for b in bds:
+        v = f"{b['bd_rate_percent']:+.1f} %" if b["bd_rate_percent"] is not None else \
+            f"n/a ({b['reason']})"
+        lines.append(f"| {b['test']} | {b['anchor']} | {v} |")
+    return "\n".join(lines)
+
+
+def write_markdown(report, out_dir, images):
+    rows, env = report["rows"], report["environment"]
+    src = report["source"]
+    md = [
+        "# Rate-distortion report",
+        "",
+        f"Frames: {src['frames']} of {src['height']}x{src['width']} RGB from {src['description']}. "
+        f"Every size is the length of a real encoded file (image codecs: the sum of one file "
+        f"per frame; video codecs: one file for the whole sequence, "
+        f"{'; '.join(sorted({r['container'] for r in rows if r.get('kind') == 'video' and r.get('container')})) or 'n/a'}, "
+        "stream headers included). PSNR is RGB with peak 255, the mean of per-frame values; SSIM "
+        "is scikit-image's (channel_axis=-1, data_range=255), mean of per-frame values. "
+        "Speeds are frames per second of the whole encode or decode call, each encoder with its "
+        "default threading on this machine "
+        "(for ffmpeg codecs, process start included). Video codecs code the frames as one "
+        "sequence in the order given (for a frame data set split: its image frames, e.g. "
+        "every 10th frame of each episode, not consecutive video frames).",
+        "",
+        f"Run time: {report['run_seconds']:.1f} s.",
+        "",
+        "## Bytes per frame at equal quality",
+        "",
+        "Interpolated in log-bytes between the two measured points around each PSNR; "
+        "no extrapolation.",
+        "",
+        targets_table(rows),
+        "",
+        "## Rate-distortion curves",
+        "",
+    ]
+    md += [f"![{p}]({p})" for p in images.get("rd", [])]
+    md += ["", "## BD-rate", "",
+           "Bjøntegaard delta rate (log-rate as a piecewise cubic (PCHIP) of PSNR through each "
+           "curve's efficient points, integrated over the shared PSNR range; a point that is no "
+           "better than a cheaper point of its curve is left out): the average change in bytes "
+           "of *test* against *anchor* at equal PSNR; negative = fewer bytes than the anchor.", "", bd_table(report["bd_rates"]), ""]
+    if images.get("crops"):
+        md += ["## Crops at similar bytes", "",
+               f"Each codec at its setting nearest {images['crop_target']:.0f} bytes/frame. "
+               "For video codecs that is the mean over the sequence; frame 0, shown here, is "
+               "their intra frame and costs more than the mean.", "",
+               f"![crops]({images['crops']})", ""]
+    md += ["## All points", "", summary_table(rows), ""]
+    md += ["## The reference report's table beside ours", "",
+           "The Pac-Man autoencoders report's 11 rows (its test set, its frames), next to our "
+           "measurement of the same model, quantizer and code size on these frames. Its "
+           "'ratio' is code entries x 4 (float32) or x 1 (uint8) / 96,000 and ignores "
+           "everything else a decoder needs; 'ratio by its formula' recomputes it from the code "
+           "size (the printed value differs for the 500-per-block rows and the VAE). Our ratio "
+           "is real bytes / 96,000.", "",
+           reference_table_markdown(rows), ""]
+    md += ["## Environment", ""] + [f"- {k}: {v}" for k, v in env.items()] + [""]
+    with atomic_open(Path(out_dir) / "report.md", "w") as f:
+        f.write("\n".join(md))

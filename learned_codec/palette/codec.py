@@ -1,0 +1,212 @@
+"""The `palette` codec: emulator frames coded as palette screens, losslessly.
+
+    codec = PaletteCodec.load("palette")            # run folder or shipped name
+    data = codec.encode(frames)                      # uint8 N x 200 x 160 x 3 -> .lcf bytes
+    codec.decode(data)                               # -> the same frames, bit for bit
+
+Each frame becomes the palette screen whose Lanczos resize is closest to it
+(resample.invert_resize; on emulator frames, one that resizes back to the frame
+exactly), coded by the model's context tables (palette/model.py) with rANS. What
+the screen does not explain (nothing, on the data set's frames) is stored as a
+residual, so any frame of the model's size decodes exactly: PSNR is infinite.
+
+Video mode (gop=N): every frame except each N-th is also coded with the two
+predicted tables, whose contexts include the previous decoded screen, and keeps the
+shortest of the three codings. Key frames (the first, then every N-th) only use the background, so
+decoding can start there.
+
+Container mode "palette"; extra.gop = the key-frame interval (0: image mode),
+extra.frames_per_section = 1 in image mode (a section and its CRC per frame), the gop
+in video mode (one section per group of pictures, which starts with its key frame:
+the container's 8-byte section entry is paid once per group, not per frame). A
+section of k > 1 frames is k times uvarint(length) + that frame's bytes; a section
+of one frame is its bytes. A frame's bytes:
+
+    byte 0      bits 0-1 frame type: 0 intra (tables read the background), 1 inter /
+                2 next (the background and the previous decoded screen; tables counted
+                on frames 10 apart / consecutive frames); bits 2-6 background index;
+                bit 7 set when a residual follows
+    without a residual: the context-coded screen (the rest of the frame's bytes)
+    with one:   uvarint length L of the context-coded screen, its L bytes, then the
+                residual (frame - resize(screen)) mod 256 as pack_symbols bytes
+                (quant/packing.py)
+"""
+import numpy as np
+
+from learned_codec.container.varint import read_uvarint, write_uvarint
+from learned_codec.codecs.base import Codec, check_frames
+from learned_codec.container.format import ContainerError, Meta, check_binding, pack, unpack
+from learned_codec.errors import UserError
+from learned_codec.ops import RansDecodeError, context_decode, context_encode
+from learned_codec.quant.latent import pack_symbols, unpack_symbols
+from learned_codec.palette.model import assign_backgrounds
+from learned_codec.palette.resample import invert_resize, resize_height
+
+INTRA, INTER, NEXT = 0, 1, 2
+KINDS = {INTRA: "intra", INTER: "inter", NEXT: "next"}
+HAS_RESIDUAL = 0x80
+INVERT_BATCH = 16
+MODE = "palette"
+
+
+def _split_sections(sections, meta):
+    """Container sections -> one bytes object per frame (every length checked)."""
+    per = meta.extra.get("frames_per_section")
+    if not isinstance(per, int) or isinstance(per, bool) or not 1 <= per <= meta.frames:
+        raise ContainerError(f"invalid frames per section {per!r}")
+    if len(sections) != -(-meta.frames // per):
+        raise ContainerError(f"file declares {meta.frames} frames in sections of {per} "
+                             f"but holds {len(sections)} sections")
+    if per == 1:
+        return list(sections)
+    out = []
+    for k, sec in enumerate(sections):
+        count, i = min(per, meta.frames - k * per), 0
+        for _ in range(count):
+            n, i = read_uvarint(sec, i, f"palette section {k}")
+            if i + n > len(sec):
+                raise ContainerError(f"palette section {k} is truncated")
+            out.append(sec[i:i + n])
+            i += n
+        if i != len(sec):
+            raise ContainerError(f"palette section {k} has bytes after its {count} frames")
+    return out
+
+
+class PaletteCodec(Codec):
+    kind = "video"
+    mode = MODE
+    lossless = True
+
+    def __init__(self, model, config, gop=0, fps=15.0):
+        if config["model"]["arch"] != "palette":
+            raise ValueError(f"PaletteCodec needs a palette model, not {config['model']['arch']}")
+        self.model = model.eval()
+        self.config = config
+        self.arch = "palette"
+        self.quant = "context"
+        self.weights_sha256 = config["weights_sha256"]
+        self.gop = int(gop)
+        if self.gop < 0:
+            raise ValueError(f"gop must be >= 0 (0: image mode), got {gop}")
+        self.fps = float(fps)
+        self.name = "palette-video" if self.gop else "palette"
+        self.setting = config.get("label", "")
+        self.model_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        self.code_entries = int(np.prod(model.screen_size))
+        self.palette = model.palette_array()
+        self.backgrounds = model.background_array()
+        self.frame_size = model.frame_size
+        self.screen_size = model.screen_size
+
+    @classmethod
+    def load(cls, run_dir_or_name, gop=0):
+        from learned_codec.models.checkpoint import load_model
+
+        model, config = load_model(run_dir_or_name, device="cpu")
+        codec = cls(model, config, gop=gop)
+        codec.setting = str(run_dir_or_name) + (f" gop={gop}" if gop else "")
+        return codec
+
+    def with_gop(self, gop):
+        codec = PaletteCodec(self.model, self.config, gop=gop, fps=self.fps)
+        codec.progress = self.progress
+        codec.setting = f"{self.setting.split(' gop=')[0]} gop={gop}".strip()
+        return codec
+
+    # ---- screens ---------------------------------------------------------------
+
+    def screens(self, frames):
+        """uint8 N x H x W x 3 frames -> (uint8 N x sh x sw palette screens, their resize)."""
+        out = []
+        for i in range(0, len(frames), INVERT_BATCH):
+            out.append(invert_resize(frames[i:i + INVERT_BATCH], self.palette, self.screen_size[0]))
+            self.report_progress(len(out[-1]))
+        screens = np.concatenate(out)
+        return screens, self.render(screens)
+
+    def render(self, screens):
+        """uint8 N x sh x sw palette indices -> uint8 N x H x W x 3 frames (Pillow-exact)."""
+        return resize_height(self.palette[screens], self.frame_size[0])
+
+    # ---- codec interface --------------------------------------------------------
+
+    def encode(self, frames):
+        frames = check_frames(frames)
+        n, h, w, _ = frames.shape
+        if (h, w) != self.frame_size:
+            raise UserError(f"the palette model codes {self.frame_size[0]}x{self.frame_size[1]} "
+                            f"frames (emulator screens resized), not {h}x{w}")
+        screens, rendered = self.screens(frames)
+        intra = self.model.tables("intra")
+        predicted = [(INTER, self.model.tables("inter")), (NEXT, self.model.tables("next"))]
+        payloads = []
+        for t, b in enumerate(assign_backgrounds(screens, self.backgrounds).tolist()):
+            bg = self.backgrounds[b]
+            kind, stream = INTRA, context_encode(screens[t], intra, self.model.references("intra", bg))
+            if self.gop and t % self.gop:
+                refs = self.model.references("inter", bg, screens[t - 1])
+                for alt_kind, tables in predicted:
+                    alt = context_encode(screens[t], tables, refs)
+                    if len(alt) < len(stream):
+                        kind, stream = alt_kind, alt
+            resid = (frames[t].astype(np.int16) - rendered[t]).astype(np.uint8)  # mod 256
+            head = kind | (b << 2)
+            if resid.any():
+                payloads.append(bytes([head | HAS_RESIDUAL]) + write_uvarint(len(stream)) + stream
+                                + pack_symbols(resid.tobytes()))
+            else:
+                payloads.append(bytes([head]) + stream)
+        per = self.gop or 1
+        sections = [payloads[i] if per == 1 else b"".join(write_uvarint(len(q)) + q for q in payloads[i:i + per])
+                    for i in range(0, n, per)]
+        meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w, frames=n,
+                    fps=self.fps, mode=MODE, quantizer={"method": "context"},
+                    extra={"gop": self.gop, "frames_per_section": per,
+                           "screen_size": list(self.screen_size)})
+        return pack(meta, sections)
+
+    def decode(self, data):
+        meta, sections = unpack(data)
+        self.check_compatible(meta)
+        frame_bytes = _split_sections(sections, meta)
+        if (meta.height, meta.width) != self.frame_size:
+            raise ContainerError(f"file frames are {meta.height}x{meta.width}, the model's "
+                                 f"{self.frame_size[0]}x{self.frame_size[1]}")
+        sh, sw = self.screen_size
+        screens = np.zeros((meta.frames, sh, sw), dtype=np.uint8)
+        resids = {}
+        for t, p in enumerate(frame_bytes):
+            if len(p) < 2:
+                raise ContainerError(f"palette frame {t} is truncated")
+            kind, b, residual = p[0] & 3, (p[0] >> 2) & 31, bool(p[0] & HAS_RESIDUAL)
+            if kind not in KINDS or (kind != INTRA and t == 0):
+                raise ContainerError(f"palette frame {t}: bad frame type {p[0]}")
+            if b >= len(self.backgrounds):
+                raise ContainerError(f"palette frame {t}: no background {b}")
+            n, i = read_uvarint(p, 1, f"palette frame {t}") if residual else (len(p) - 1, 1)
+            if residual and i + n >= len(p):
+                raise ContainerError(f"palette frame {t}: screen data or residual is truncated")
+            bg = self.backgrounds[b]
+            tables = self.model.tables(KINDS[kind])
+            refs = self.model.references("intra", bg) if kind == INTRA else \
+                self.model.references("inter", bg, screens[t - 1])
+            try:
+                screens[t] = context_decode(p[i:i + n], sh, sw, tables, refs)
+            except RansDecodeError as e:
+                raise ContainerError(f"palette frame {t}: {e}") from None
+            self.report_progress(1)
+            if residual:
+                resids[t] = np.frombuffer(unpack_symbols(p[i + n:], meta.height * meta.width * 3),
+                                          dtype=np.uint8).reshape(meta.height, meta.width, 3)
+        frames = self.render(screens)
+        for t, r in resids.items():
+            frames[t] += r  # uint8 arithmetic wraps: the mod-256 residual undone
+        return frames
+
+    def check_compatible(self, meta):
+        check_binding(meta, self.arch, self.weights_sha256)
+        if meta.mode != MODE:
+            raise ContainerError(f"not a palette file (mode {meta.mode!r})")
+        if meta.extra.get("screen_size") != list(self.screen_size):
+            raise ContainerError(f"file's screen size {meta.extra.get('screen_size')!r} is not the model's")

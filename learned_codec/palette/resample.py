@@ -1,0 +1,212 @@
+"""Pillow's Lanczos resampling of frame heights, exactly, and its inverse on palette images.
+
+The Pac-Man data set (data_tools/pacman.py) resizes 210 x 160 emulator screens to
+200 x 160 with Pillow's Lanczos filter. The width does not change, so Pillow runs
+only its vertical pass: every output row is a fixed integer-weighted sum of about
+seven input rows (22-bit fixed point, rounded, clipped), channel by channel.
+
+`resize_height` reproduces that pass bit for bit (the weights are computed the way
+Pillow's Resample.c computes them), so a decoder that knows the emulator screen
+knows the frame. `invert_resize` finds, for a resized frame, the screen of palette
+colours whose resize is closest to it (iterated conditional modes over the rows,
+starting from the least-squares solution). On the data set's frames it finds a
+screen that resizes back to the frame exactly; on anything else it finds the
+nearest such screen and the codec stores what is left (see palette/codec.py).
+"""
+import functools
+
+import numpy as np
+
+PRECISION_BITS = 22  # Pillow's fixed-point precision for 8-bit images
+LANCZOS_SUPPORT = 3.0
+
+
+def _lanczos(x):
+    x = np.asarray(x, dtype=np.float64)
+    out = np.zeros_like(x)
+    inside = np.abs(x) < LANCZOS_SUPPORT
+    xi = x[inside]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(xi == 0, 1.0, np.sin(np.pi * xi) / (np.pi * xi))
+        s3 = np.where(xi == 0, 1.0, np.sin(np.pi * xi / 3) / (np.pi * xi / 3))
+    out[inside] = s * s3
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def resize_weights(in_size, out_size):
+    """-> (float64 out x in weights, int64 out x in fixed-point weights) of Pillow's
+    Lanczos resampling from in_size to out_size samples (ImagingResample's
+    precompute_coeffs and normalize_coeffs_8bpc)."""
+    if in_size < 1 or out_size < 1:
+        raise ValueError(f"bad resize {in_size} -> {out_size}")
+    scale = in_size / out_size
+    filterscale = max(scale, 1.0)
+    support = LANCZOS_SUPPORT * filterscale
+    weights = np.zeros((out_size, in_size))
+    fixed = np.zeros((out_size, in_size), dtype=np.int64)
+    for o in range(out_size):
+        center = (o + 0.5) * scale
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), in_size)
+        xs = np.arange(lo, hi)
+        w = _lanczos((xs - center + 0.5) / filterscale)
+        w = w / w.sum()
+        weights[o, xs] = w
+        fixed[o, xs] = np.trunc(np.where(w < 0, -0.5, 0.5) + w * (1 << PRECISION_BITS))
+    weights.setflags(write=False)
+    fixed.setflags(write=False)
+    return weights, fixed
+
+
+@functools.lru_cache(maxsize=8)
+def _fixed_float(in_size, out_size):
+    return resize_weights(in_size, out_size)[1].astype(np.float64)
+
+
+@functools.lru_cache(maxsize=8)
+def _pinv(in_size, out_size):
+    return np.linalg.pinv(resize_weights(in_size, out_size)[0])
+
+
+def resize_height(screens, out_height):
+    """uint8 N x H x W x C (or H x W x C) -> N x out_height x W x C, exactly as
+    Pillow's Image.resize((W, out_height), Image.LANCZOS) does."""
+    screens = np.asarray(screens)
+    single = screens.ndim == 3
+    x = screens[None] if single else screens
+    if x.dtype != np.uint8 or x.ndim != 4:
+        raise ValueError(f"screens must be uint8 N x H x W x C, got {screens.dtype} {screens.shape}")
+    fixed = _fixed_float(x.shape[1], int(out_height))
+    n, h, w, c = x.shape
+    # Integer sums of < 2^31 * 255 * 10 stay exact in float64, so BLAS computes them exactly.
+    acc = np.matmul(fixed, x.reshape(n, h, w * c).astype(np.float64)).astype(np.int64)
+    out = np.clip((acc + (1 << (PRECISION_BITS - 1))) >> PRECISION_BITS, 0, 255).astype(np.uint8)
+    out = out.reshape(n, -1, w, c)
+    return out[0] if single else out
+
+
+def invert_resize(frames, palette, in_height, max_sweeps=20):
+    """Palette screens whose Lanczos resize is closest to `frames`.
+
+    frames: uint8 N x h x W x 3 (resized); palette: uint8 P x 3. Returns uint8
+    N x in_height x W palette indices. Least squares gives a start (the nearest
+    palette colour of the minimum-norm solution), exact already for most columns.
+    In the columns whose resize is still wrong, each row takes the palette colour
+    that lowers the squared error most, every `stride`-th row at once (rows that far
+    apart never share an output row), until nothing changes; a beam search then
+    re-solves what single-row moves cannot (_beam_repair), in frames that are nearly
+    palette screens already (a few wrong columns): anything else is left as it is.
+    """
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be uint8 N x H x W x 3, got {frames.dtype} {frames.shape}")
+    pal = np.asarray(palette, dtype=np.float64).reshape(-1, 3)
+    palette_u8 = pal.astype(np.uint8)
+    in_height, out_height = int(in_height), frames.shape[1]
+    weights, _ = resize_weights(in_height, out_height)
+    z = np.matmul(_pinv(in_height, out_height), frames.reshape(len(frames), out_height, -1)
+                  .astype(np.float64)).reshape(len(frames), in_height, frames.shape[2], 3)
+    idx = ((pal ** 2).sum(1) - 2 * z @ pal.T).argmin(-1).astype(np.uint8)   # N x H x W
+    wrong = (resize_height(palette_u8[idx], out_height) != frames).any(-1).any(1)  # N x W
+    n_i, w_i = np.nonzero(wrong)
+    if len(n_i):
+        cols = idx[n_i, :, w_i]                                    # C x H
+        _icm_columns(cols, frames[n_i, :, w_i].astype(np.float64), pal, weights, max_sweeps)
+        idx[n_i, :, w_i] = cols
+    for n in np.unique(n_i):
+        _beam_repair(idx[n], frames[n], pal, weights)
+    return idx
+
+
+def _icm_columns(cols, y, pal, weights, max_sweeps):
+    """Iterated conditional modes on C independent columns (C x H indices, C x h x 3
+    targets), in place."""
+    h_in = cols.shape[1]
+    stride = int(np.max(np.count_nonzero(weights, axis=1)))  # rows this far apart are independent
+    colsq = (weights ** 2).sum(0)
+    pal_sq = (pal ** 2).sum(1)
+    x = pal[cols]                                              # C x H x 3
+    resid = np.matmul(weights, x) - y                          # C x h x 3
+    for _ in range(max_sweeps):
+        changed = 0
+        for phase in range(stride):
+            rows = np.arange(phase, h_in, stride)
+            a = weights[:, rows]                               # h x r
+            grad = np.matmul(a.T, resid)                       # C x r x 3
+            xr = x[:, rows]
+            cr = colsq[rows][None, :, None]
+            # Change in squared error if a row became palette colour p:
+            # 2 g.(p - x) + |p - x|^2 sum_o a_or^2, expanded (no C x r x P x 3 array).
+            cost = 2 * (grad @ pal.T) - 2 * cr * (xr @ pal.T) + cr * pal_sq \
+                + (cr[..., 0] * (xr ** 2).sum(-1) - 2 * (grad * xr).sum(-1))[..., None]
+            best = cost.argmin(-1)
+            better = np.take_along_axis(cost, best[..., None], -1)[..., 0] < -1e-9
+            if better.any():
+                new = np.where(better, best, cols[:, rows])
+                resid += np.matmul(a, pal[new] - xr)
+                cols[:, rows] = new
+                x[:, rows] = pal[new]
+                changed += int(better.sum())
+        if not changed:
+            break
+
+
+MAX_REPAIR_COLUMNS = 32   # beyond this a frame is not a resized palette screen: the
+MAX_REPAIR_ROWS = 48      # codec's residual carries the difference (repairing noise would take minutes)
+
+
+def _beam_repair(screen, frame, pal, weights, beam=256, margin=4):
+    """Re-solve, column by column, the rows around pixels whose resize is still wrong.
+
+    Single-row moves stop where several rows must change together (thin sprites,
+    one-row pellets). A beam search over the rows of each such region, keeping the
+    `beam` best partial screens by the squared error of the outputs they complete,
+    finds those; a region keeps its old rows unless the new ones are better. In place."""
+    palette_u8 = pal.astype(np.uint8)
+    h_out, h_in = weights.shape
+    nz = weights != 0
+    lo = nz.argmax(1)                                  # first input row of each output
+    hi = h_in - nz[:, ::-1].argmax(1)                  # one past the last
+    wrong = (resize_height(palette_u8[screen], h_out) != frame).any(-1)
+    columns = np.flatnonzero(wrong.any(0))
+    if len(columns) > MAX_REPAIR_COLUMNS:
+        return
+    for col in columns:
+        bad = np.flatnonzero(wrong[:, col])
+        clusters = np.split(bad, np.flatnonzero(np.diff(bad) > 2 * margin) + 1)
+        for rows in clusters:
+            r0 = max(0, int(lo[rows[0]]) - margin)
+            r1 = min(h_in, int(hi[rows[-1]]) + margin)
+            if r1 - r0 > MAX_REPAIR_ROWS:
+                continue
+            _beam_region(screen[:, col], frame[:, col].astype(np.float64), pal, weights,
+                         lo, hi, r0, r1, beam)
+
+
+def _beam_region(column, y, pal, weights, lo, hi, r0, r1, beam):
+    outs = np.flatnonzero((lo < r1) & (hi > r0))       # outputs the region touches
+    a = weights[outs]                                  # O x h_in
+    x = pal[column]                                    # h_in x 3
+    fixed = a @ x - a[:, r0:r1] @ x[r0:r1]             # O x 3: rows outside the region
+    finish = np.minimum(hi[outs], r1) - 1              # region row after which an output is complete
+    target = y[outs]
+    states = fixed[None]                               # B x O x 3 partial sums
+    cost = np.zeros(1)
+    hist = np.zeros((1, 0), dtype=np.uint8)
+    n_pal = len(pal)
+    for j in range(r0, r1):
+        cand = states[:, None] + a[None, None, :, j, None] * pal[None, :, None, :]   # B P O 3
+        done = finish == j
+        new_cost = cost[:, None] + ((cand[:, :, done] - target[done]) ** 2).sum((2, 3))
+        flat = new_cost.ravel()
+        keep = np.argsort(flat, kind="stable")[: beam * 2]
+        b, p = np.divmod(keep, n_pal)
+        hist = np.concatenate([hist[b], p[:, None].astype(np.uint8)], 1)
+        # Two partial screens that agree on their last rows have the same future: keep one.
+        _, first = np.unique(hist[:, -8:], axis=0, return_index=True)
+        first = np.sort(first)[:beam]
+        hist, states, cost = hist[first], cand[b[first], p[first]], flat[keep[first]]
+    old = ((a @ x - y[outs]) ** 2).sum()
+    if cost[0] < old - 1e-9:
+        column[r0:r1] = hist[0]

@@ -1,0 +1,161 @@
+"""Training presets (quick for CPUs, reference for a GPU) and the run config they fill in."""
+import torch
+from learned_codec.errors import UserError
+from learned_codec.models import default_config
+from learned_codec.models.registry import get_arch
+from learned_codec.models.registry import model_config as model_config_checked
+from learned_codec.quant.training import QUANT_METHODS
+
+
+
+REFERENCE_EPOCHS = {"fc": 60, "fc-deep": 30, "conv4": 320, "conv5": 320, "vae": 220,
+                    # not in the report: ~200 epochs of the training split, a GPU run
+                    "factorized": 200, "hyperprior": 200}
+
+
+AUX_LR = 1e-3  # lr of the entropy models' quantile (aux) parameters
+
+
+# Quick preset, sized from measured CPU step times (2 cores, see the report of
+# issue 4): epochs x frames_per_epoch training frames, batch, validation subset.
+QUICK = {
+    # measured ~230 frames/s (shared block model, batch 32): ~2.5 min of training
+    "fc":      {"epochs": 8, "frames_per_epoch": 4096, "batch_size": 32, "lr": 1e-3,
+                "val_frames": 128, "ssim_frames": 32, "blocks": "shared"},
+    # ~36 frames/s: ~5 min
+    "fc-deep": {"epochs": 5, "frames_per_epoch": 2048, "batch_size": 16, "lr": 3e-4,
+                "val_frames": 64, "ssim_frames": 32, "blocks": "shared"},
+    # conv4/conv5: ~30 frames/s on 2 idle cores (full-resolution convs): 6 x 1536
+    # frames is ~5 min. Far from the reference's 320 epochs: a CPU-sized start only.
+    "conv4":   {"epochs": 6, "frames_per_epoch": 1536, "batch_size": 16, "lr": 2e-3,
+                "val_frames": 64, "ssim_frames": 32},
+    "conv5":   {"epochs": 6, "frames_per_epoch": 1536, "batch_size": 16, "lr": 2e-3,
+                "val_frames": 64, "ssim_frames": 32},
+    # ~45 frames/s (the 102 M parameters are cheap fully connected layers): ~3.5 min
+    "vae":     {"epochs": 6, "frames_per_epoch": 1536, "batch_size": 32, "lr": 5e-4,
+                "val_frames": 64, "ssim_frames": 32},
+    # Entropy-coded (N=64, M=96; their first conv has stride 2, so far cheaper than
+    # conv4): measured ~22 frames/s a training step at batch 8 on 2 busy cores, so
+    # 6,144 frames is ~5 min (up to ~10 when the cores are shared). A smoke preset only:
+    # the SPEC measured such a hyperprior at ~30 dB and 4.5 KB/frame after 13 min, still
+    # climbing; competitive rates need hours (GPU: --preset reference, or CPU runs with
+    # more --epochs in the background).
+    "factorized": {"epochs": 4, "frames_per_epoch": 1536, "batch_size": 8, "lr": 5e-4,
+                   "val_frames": 64, "ssim_frames": 32},
+    "hyperprior": {"epochs": 4, "frames_per_epoch": 1536, "batch_size": 8, "lr": 5e-4,
+                   "val_frames": 64, "ssim_frames": 32},
+}
+
+
+def is_entropy_arch(arch):
+    """Entropy-coded archs train for rate + lambda * distortion (models/entropy.py)."""
+    return bool(getattr(get_arch(arch).builder, "entropy_coded", False))
+
+
+def preset_options(preset, arch):
+    if preset == "quick":
+        return dict(QUICK[arch])
+    if preset == "reference":
+        opts = {"epochs": REFERENCE_EPOCHS[arch], "frames_per_epoch": None, "batch_size": 64,
+                "lr": 1e-3, "val_frames": None, "ssim_frames": 256}
+        if arch in ("fc", "fc-deep"):
+            opts["blocks"] = "per-position"
+        if arch == "fc-deep":
+            # 830 M parameters: a full training state is ~10 GB, so not every epoch.
+            opts["checkpoint_every"] = 5
+        return opts
+    raise UserError(f"unknown preset {preset!r}; choose quick or reference")
+
+
+def make_model_config(arch, code_size, blocks, frame_size, lmbda=None):
+    config = default_config(arch)
+    if lmbda is not None:
+        if "lmbda" not in config:
+            raise UserError(f"--lmbda applies to the entropy-coded archs factorized and hyperprior, not {arch}")
+        if not lmbda > 0:
+            raise UserError("--lmbda must be > 0")
+        config["lmbda"] = float(lmbda)
+    if is_entropy_arch(arch):
+        if code_size is not None:
+            raise UserError(f"--code-size does not apply to {arch}: its rate is set by --lmbda")
+        config["frame_size"] = list(frame_size)
+        return config
+    if blocks is not None:
+        if "blocks" not in config:
+            raise UserError(f"--blocks applies to the blockwise archs fc and fc-deep, not {arch}")
+        config["blocks"] = blocks
+    if arch in ("conv4", "conv5"):
+        config["frame_size"] = list(frame_size)
+        if code_size is not None:
+            from learned_codec.models.conv import code_positions
+
+            levels = 4 if arch == "conv4" else 5
+            positions = code_positions(levels, frame_size)
+            if code_size <= 0 or code_size % positions:
+                raise UserError(
+                    f"{arch} codes have {positions} positions on {frame_size[0]}x{frame_size[1]} frames: "
+                    f"--code-size must be a positive multiple of {positions} "
+                    f"(the reference is {config['code_channels'] * positions})"
+                )
+            config["code_channels"] = code_size // positions
+    elif code_size is not None:
+        if code_size <= 0:
+            raise UserError("--code-size must be positive")
+        config["code_size"] = code_size
+    return config
+
+
+def code_entries(model, frame_size):
+    x = torch.zeros(1, 3, *frame_size)
+    with torch.no_grad():
+        was = model.training
+        model.eval()
+        n = model.encode(x).numel()
+        model.train(was)
+    return int(n)
+
+
+def new_run_config(opts, frame_size, data_dir, n_train, n_val, device_kind):
+    arch = opts["arch"]
+    get_arch(arch)  # unknown arch -> UserError before anything else
+    quant = opts.get("quant") or "none"
+    entropy = is_entropy_arch(arch)
+    if entropy:  # the entropy model is their quantizer
+        if quant not in ("none", "entropy"):
+            raise UserError(f"{arch} is entropy-coded: --quant {quant} does not apply (its codes are rANS-coded)")
+        quant = "entropy"
+    elif quant == "entropy":
+        raise UserError(f"--quant entropy needs an entropy-coded arch (factorized, hyperprior), not {arch}")
+    elif quant not in QUANT_METHODS:
+        raise UserError(f"unknown --quant {quant!r}; choose one of {', '.join(QUANT_METHODS)}")
+    preset = opts.get("preset") or ("reference" if device_kind == "cuda" else "quick")
+    p = preset_options(preset, arch)
+    blocks = opts.get("blocks") or p.pop("blocks", None)
+    p.pop("blocks", None)
+    p.setdefault("checkpoint_every", 1)
+    for key in ("epochs", "batch_size", "lr", "frames_per_epoch", "val_frames", "ssim_frames",
+                "checkpoint_every"):
+        if opts.get(key) is not None:
+            p[key] = opts[key]
+    if p["epochs"] < 1 or p["batch_size"] < 1 or not p["lr"] > 0:
+        raise UserError("--epochs and --batch-size must be >= 1 and --lr > 0")
+    model_config = make_model_config(arch, opts.get("code_size"), blocks, frame_size, opts.get("lmbda"))
+    # Internal (not on the command line): extra model options, e.g. small fc-deep
+    # hidden widths for tests; validated by the registry like any model config.
+    model_config = model_config_checked({**model_config, **(opts.get("model_options") or {})})
+    return {
+        "format": "learned-codec-run",
+        "version": 1,
+        "arch": arch,
+        "model": model_config,
+        "quant": quant,
+        "data": {"dir": str(data_dir), "frame_size": list(frame_size),
+                 "train_frames": int(n_train), "val_frames": int(n_val)},
+        "train": {
+            "preset": preset,
+            **p,
+            "seed": int(opts.get("seed") or 0),
+            "optimizer": "adam",
+            "loss": "vae-bce-kl" if arch == "vae" else "rate-distortion" if entropy else "mse",
+        },
+    }
