@@ -13,6 +13,15 @@ from pathlib import Path
 from learned_codec.errors import UserError
 
 
+def _read_umask():
+    mask = os.umask(0)  # the only portable way to read it: set and restore at once
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once, at import (reading it later would race other threads)
+
+
 @contextlib.contextmanager
 def atomic_open(path, mode="wb"):
     """Open a temporary file next to `path`; on success it replaces `path`."""
@@ -26,6 +35,8 @@ def atomic_open(path, mode="wb"):
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
+            # mkstemp makes the file 0600; the finished file gets the mode a plain open() would
+            os.fchmod(f.fileno(), 0o666 & ~_UMASK)
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

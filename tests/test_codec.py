@@ -110,10 +110,11 @@ def test_cli_encode_decode_round_trip(conv4_run, tmp_path, capsys):
     assert summary["bpp"] == pytest.approx(8 * out.stat().st_size / (2 * H * W))
     dec = tmp_path / "dec"
     assert cli.main(["decode", str(out), "-o", str(dec), "--model", str(conv4_run)]) == 0
-    assert sorted(p.name for p in dec.iterdir()) == ["frame_00000.png", "frame_00001.png"]
+    # the decoded frames keep the input's file names (stored in the file's metadata)
+    assert sorted(p.name for p in dec.iterdir()) == ["0.png", "1.png"]
     codec = LearnedCodec.load(conv4_run)
     expected = codec.decode(out.read_bytes())
-    np.testing.assert_array_equal(np.asarray(Image.open(dec / "frame_00001.png")), expected[1])
+    np.testing.assert_array_equal(np.asarray(Image.open(dec / "1.png")), expected[1])
 
 
 def test_cli_errors_are_one_line_and_leave_nothing(conv4_run, tmp_path, capsys):

@@ -21,7 +21,7 @@ from learned_codec.cli import main
 from learned_codec.codecs.learned import LearnedCodec
 from learned_codec.container.format import ContainerError, unpack
 from learned_codec.models import build_model, frames_to_tensor
-from learned_codec.models.entropy import ACT_BITS, IntegerHyperSynthesis, _int_conv2d, _zero_stuff
+from learned_codec.models.fixed_point import ACT_BITS, IntegerHyperSynthesis, _int_conv2d, _zero_stuff
 from learned_codec.training.loop import train
 
 from test_train import make_frames, opts

@@ -127,13 +127,13 @@ def test_cli_eval_on_a_data_folder(tmp_path, capsys):
             [("jpeg", "q=50"), ("jpeg", "q=90"), ("png", "optimize")]
 
 
-def test_cli_errors_are_one_line_user_errors(tmp_path, capsys, monkeypatch):
+def test_cli_errors_are_one_line_user_errors(tmp_path, capsys):
     assert cli.main(["eval", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path)]) == 2
     assert "learned-codec data pacman" in capsys.readouterr().err
-    # learned codecs before issue #5 exists: a clear message, not a traceback
-    monkeypatch.setitem(__import__("sys").modules, "learned_codec.codecs.learned", None)
+    # a model that is neither a run folder nor shipped: one line naming the shipped ones
     assert cli.main(["eval", "--models", "conv4", "--out", str(tmp_path)]) == 2
-    assert "not available yet (issue #5)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no model at conv4" in err and "shipped: " in err and "Traceback" not in err
 
 
 def test_quality_and_subsampling_options():

@@ -2,8 +2,9 @@
 HELP = "decode an .lcf file into PNG frames or an mp4"
 DESCRIPTION = HELP + """
 
-OUTPUT ending in .png gets the single frame (or frame_00000.png, ... beside it for
-several); ending in .mp4 gets a lossless H.264 (libx264rgb, qp 0) video through the
+OUTPUT ending in .png gets the single frame (or a folder of frames beside it for
+several: the input's file names when it was a folder of images, else frame_00000.png,
+...); ending in .mp4 gets a lossless H.264 (libx264rgb, qp 0) video through the
 ffmpeg binary of imageio-ffmpeg; anything else is a folder of PNGs. The model must be
 the one the file was encoded with (its weights' SHA-256 is in the header): another
 model, a truncated file or flipped bits give a clear error and no output.
@@ -14,9 +15,10 @@ def add_arguments(parser):
     parser.add_argument("input", help="the .lcf file")
     parser.add_argument("-o", "--output", required=True, help="PNG file, folder, or .mp4")
     parser.add_argument("--model", default=None,
-                        help="run folder or shipped model name (default: the shipped model of the "
-                             "file's architecture, e.g. conv5 or palette)")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+                        help="run folder or shipped model name (default: the shipped model that "
+                             "wrote the file, found by the weights' hash in its header)")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="where the model runs (default: cpu)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -26,25 +28,27 @@ def run(args):
     from pathlib import Path
 
     from learned_codec.codecs.registry import codec_for_file
-    from learned_codec.container import read_bytes, unpack
+    from learned_codec.container import frame_names, read_bytes, unpack
     from learned_codec.progress import progress_bar
 
     data = read_bytes(args.input)
     meta, _ = unpack(data)  # the whole file validated before any model is loaded
+    names = frame_names(meta)
     codec = codec_for_file(meta, args.model, device=args.device, where=str(args.input))
     t0 = time.perf_counter()
     with progress_bar(codec, meta.frames, "decode", args.quiet):
         frames = codec.decode(data)
     seconds = time.perf_counter() - t0
-    written = write_frames(frames, Path(args.output), meta.fps)
+    written = write_frames(frames, Path(args.output), meta.fps, names)
     print(json.dumps({"input": str(args.input), "frames": len(frames), "output": str(args.output),
                       "files_written": len(written), "first_file": written[0],
                       "decode_fps": len(frames) / seconds if seconds > 0 else None}, indent=2))
     return 0
 
 
-def write_frames(frames, out, fps):
-    """Write frames as PNG(s) or an mp4, atomically; returns the paths written."""
+def write_frames(frames, out, fps, names=None):
+    """Write frames as PNG(s) or an mp4, atomically; returns the paths written. A folder gets
+    the input's file names when the file kept them (NAME.png), else frame_00000.png, ..."""
     import io
 
     from PIL import Image
@@ -60,7 +64,7 @@ def write_frames(frames, out, fps):
     else:
         folder = out.with_suffix("") if out.suffix.lower() == ".png" else out
         check_writable_dir(folder)
-        targets = [folder / f"frame_{i:05d}.png" for i in range(len(frames))]
+        targets = [folder / (f"{names[i]}.png" if names else f"frame_{i:05d}.png") for i in range(len(frames))]
     for frame, path in zip(frames, targets):
         buf = io.BytesIO()
         Image.fromarray(frame).save(buf, format="PNG")

@@ -6,10 +6,21 @@ DESCRIPTION = HELP + """
 INPUT is an image file (PNG, JPEG, WebP, BMP), a folder of same-size images, a video
 file (decoded with the ffmpeg binary of imageio-ffmpeg), a frame data set folder (its
 test split) or one of its videos (DIR/videos/video_XXX.npz). The model is a run folder
-written by `learned-codec train` or the name of a shipped model (conv5, hyperprior,
-palette). The palette model is lossless and takes no --quant; with --video its
-predicted frames read the previous decoded screen. The output is written atomically:
-on any error nothing is left behind. Prints a JSON summary (bytes, bytes/frame, bpp).
+written by `learned-codec train` or the name of a shipped model. The output is written
+atomically: on any error nothing is left behind. Prints a JSON summary (bytes,
+bytes/frame, bpp). File names of image inputs are kept in the file (sanitised), and
+`decode` writes the frames back under them.
+
+Shipped models (all trained on Ms. Pac-Man frames from the ALE, resized to 200x160):
+  auto        the default: palette when every frame is an emulator screen resized to
+              200x160 (checked exactly on the first frame), conv5 otherwise; says which
+  palette     lossless. 200x160 frames only; emulator screens cost ~160 B/frame (~50 in
+              --video mode), any other 200x160 image is still exact but costs more than PNG
+  conv5       lossy (quant naive), any frame size (fully convolutional); Pac-Man frames only:
+              other content decodes poorly (the model learned the game's frames)
+  hyperprior  lossy, entropy-coded (quant entropy), any frame size; Pac-Man frames
+The palette model takes no --quant; with --video its predicted frames read the previous
+decoded screen. Learned video mode (--video) predicts each frame's code from the previous.
 
 Examples:
   learned-codec encode data/pacman -o test.lcf                          # conv5, naive
@@ -23,10 +34,13 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 def add_arguments(parser):
     parser.add_argument("input", help="image, folder of images, video file or frame data set")
     parser.add_argument("-o", "--output", required=True, help="the .lcf file to write")
-    parser.add_argument("--model", default="conv5",
-                        help="run folder or shipped model name (default: %(default)s)")
-    parser.add_argument("--quant", choices=["none", "naive", "affine", "kmeans"],
-                        help="latent quantizer (default: the one the model trained with)")
+    parser.add_argument("--model", default="auto",
+                        help="run folder, shipped model name (palette, conv5, hyperprior; see above) "
+                             "or auto (default: palette for emulator screens, else conv5)")
+    parser.add_argument("--quant", choices=["none", "naive", "affine", "kmeans", "entropy"],
+                        help="latent quantizer: none (float32), naive / affine (uint8), kmeans "
+                             "(codebook), entropy (rANS; entropy-coded models only). Default: the one "
+                             "the model trained with")
     parser.add_argument("--kmeans-k", type=int, default=256, help="k-means codebook size (<= 256)")
     parser.add_argument("--kmeans-dim", type=int, default=1, help="entries per k-means vector")
     parser.add_argument("--video", action="store_true",
@@ -35,11 +49,12 @@ def add_arguments(parser):
     parser.add_argument("--gop", type=int, default=30, help="key-frame interval of --video")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--max-frames", type=int, help="code at most this many frames")
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="where the model runs (default: cpu; the file decodes the same on either)")
 
 
 def load_input(path, max_frames=None):
-    """uint8 N x H x W x 3 frames (and fps) from any supported input."""
+    """(uint8 N x H x W x 3 frames, fps, file names or None) from any supported input."""
     from pathlib import Path
 
     import numpy as np
@@ -47,7 +62,7 @@ def load_input(path, max_frames=None):
     from learned_codec.errors import UserError
 
     path = Path(path)
-    fps = 15.0
+    fps, names = 15.0, None
     if not path.exists():
         raise UserError(f"input {path} does not exist")
     if path.is_dir() and (path / "manifest.json").is_file():
@@ -57,9 +72,9 @@ def load_input(path, max_frames=None):
     elif path.is_dir():
         from data_tools.sources import load_image_folder
 
-        frames = load_image_folder(path)
+        frames, names = load_image_folder(path, return_names=True)
     elif path.suffix.lower() in IMAGE_SUFFIXES:
-        frames = _load_image(path)
+        frames, names = _load_image(path), [path.name]
     elif path.suffix.lower() == ".npz":  # a video of a frame data set (videos/video_XXX.npz)
         import re
 
@@ -75,7 +90,8 @@ def load_input(path, max_frames=None):
         frames, fps = load_video_file(path, max_frames=max_frames)
     if max_frames:
         frames = frames[:max_frames]
-    return np.ascontiguousarray(frames), float(fps or 15.0)
+        names = names[:max_frames] if names else names
+    return np.ascontiguousarray(frames), float(fps or 15.0), names
 
 
 def _load_image(path):
@@ -91,30 +107,53 @@ def _load_image(path):
         raise UserError(f"cannot read image {path}: {e}") from None
 
 
+def choose_model(frames):
+    """--model auto: the palette model when the first frame is an emulator screen resized as the
+    data set resizes it (its palette screen renders back to it exactly), else conv5."""
+    from learned_codec.codecs.registry import open_codec
+
+    palette = open_codec("palette")
+    if frames.shape[1:3] == tuple(palette.frame_size):
+        _, rendered = palette.screens(frames[:1])
+        if (rendered == frames[:1]).all():
+            return "palette", palette
+    return "conv5", None
+
+
 def run(args):
     import json
+    import sys
     import time
-
-    from learned_codec.codecs.registry import make_video_codec, open_codec
-    from learned_codec.fileio import atomic_write_bytes
-    from learned_codec.progress import progress_bar
-
     from pathlib import Path
 
+    from learned_codec.codecs.registry import make_video_codec, open_codec
+    from learned_codec.container import with_extra
     from learned_codec.errors import UserError
+    from learned_codec.fileio import atomic_write_bytes
     from learned_codec.models.identity import model_identity
+    from learned_codec.progress import progress_bar
 
     params = {}
     if args.quant == "kmeans":
         params = {"k": args.kmeans_k, "dim": args.kmeans_dim}
     # Cheap checks first (no torch yet): the model exists, the output is not a folder.
-    model_identity(args.model)
+    if args.model != "auto":
+        model_identity(args.model)
     if Path(args.output).is_dir():
         raise UserError(f"output {args.output} is a folder: give the .lcf file to write")
     if args.max_frames is not None and args.max_frames < 1:
         raise UserError("--max-frames must be at least 1")
-    frames, fps = load_input(args.input, args.max_frames)
-    codec = open_codec(args.model, quant=args.quant, device=args.device, **params)
+    if args.gop < 1:
+        raise UserError("--gop must be at least 1")
+    frames, fps, names = load_input(args.input, args.max_frames)
+    model, codec = args.model, None
+    if model == "auto" and args.quant:  # a quantizer asks for a lossy model
+        model = "hyperprior" if args.quant == "entropy" else "conv5"
+    if model == "auto":
+        model, codec = choose_model(frames)
+        why = "emulator screens: lossless" if model == "palette" else "not emulator screens: lossy"
+        print(f"learned-codec encode: --model auto chose {model} ({why})", file=sys.stderr)
+    codec = codec or open_codec(model, quant=args.quant, device=args.device, **params)
     codec.fps = fps
     if args.video:
         codec = make_video_codec(codec, gop=args.gop)
@@ -122,10 +161,12 @@ def run(args):
     with progress_bar(codec, len(frames), "encode", args.quiet):
         data = codec.encode(frames)
     seconds = time.perf_counter() - t0
+    if names:
+        data = with_extra(data, names=names)
     atomic_write_bytes(args.output, data)
     n, h, w, _ = frames.shape
     print(json.dumps({
-        "output": str(args.output), "model": str(args.model), "arch": codec.arch,
+        "output": str(args.output), "model": str(model), "arch": codec.arch,
         "mode": f"{codec.mode} video" if args.video else "intra",
         "quant": codec.quant, "frames": n, "height": h, "width": w, "bytes": len(data),
         "bytes_per_frame": len(data) / n, "bpp": 8 * len(data) / (n * h * w),

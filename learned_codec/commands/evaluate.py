@@ -96,17 +96,9 @@ def _frames_of(loaded):
 
 
 def load_learned(names):
-    if not names:
-        return []
-    try:
-        from learned_codec.codecs.registry import load_codecs
-    except ImportError as e:
-        # Only the absence of the module itself means "not built yet"; anything else
-        # (a broken dependency inside it) keeps its traceback.
-        if getattr(e, "name", None) == "learned_codec.codecs.registry" or "load_codecs" in str(e):
-            raise UserError("learned codecs are not available yet (issue #5)") from None
-        raise
-    return list(load_codecs(names))
+    from learned_codec.codecs.registry import load_codecs
+
+    return list(load_codecs(names)) if names else []
 
 
 def run(args):

@@ -151,7 +151,7 @@ def unpack(data):
     meta_bytes = r.take_checked(meta_len, "metadata")
     try:
         meta_json = json.loads(meta_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: deep nesting
         raise ContainerError(f"metadata is not valid JSON: {e}") from None
     meta = _validate_meta(meta_json)
     table = r.take_checked(_ENTRY.size * n_sections, "section table")
@@ -192,6 +192,45 @@ def _validate_meta(m):
     extra = need("extra", dict)
     return Meta(arch=arch, weights_sha256=sha, height=h, width=w, frames=n, fps=float(fps),
                 quantizer=q, mode=mode, extra=extra)
+
+
+MAX_NAME = 100
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,%d}$" % (MAX_NAME - 1))
+
+
+def safe_name(name):
+    """A file name reduced to what is safe to write anywhere: its stem, [A-Za-z0-9._-] only
+    (other characters become _), no leading dot, at most MAX_NAME characters; None if empty."""
+    stem = str(name).replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", stem).lstrip("._-")[:MAX_NAME]
+    return stem or None
+
+
+def frame_names(meta):
+    """The input file names stored in extra.names (one safe name per frame), or None.
+
+    A file may carry them or not; names that are not one safe, distinct name per frame
+    (a hostile or damaged header: path separators, '..', duplicates) are a ContainerError."""
+    names = meta.extra.get("names")
+    if names is None:
+        return None
+    if (not isinstance(names, list) or len(names) != meta.frames
+            or not all(isinstance(n, str) and _NAME.match(n) and ".." not in n for n in names)
+            or len(set(names)) != len(names)):
+        raise ContainerError("metadata field 'extra.names' is not one safe, distinct file name per frame")
+    return names
+
+
+def with_extra(data, **extra):
+    """The same file with keys added to its metadata's extra (names: sanitised; duplicate or
+    empty names leave the file without names)."""
+    meta, sections = unpack(data)
+    if "names" in extra:
+        names = [safe_name(n) for n in extra.pop("names")]
+        if None not in names and len(set(names)) == len(names) == meta.frames:
+            extra["names"] = names
+    meta.extra = {**meta.extra, **extra}
+    return pack(meta, sections)
 
 
 def read_bytes(path):
