@@ -36,7 +36,10 @@ stamp "encoding the test frames into $REPORT/test.lcf and decoding them"
 learned-codec encode "$DATA" --model "$MODEL" -o "$REPORT/test.lcf"
 learned-codec decode "$REPORT/test.lcf" --model "$MODEL" -o "$REPORT/decoded"
 
-stamp "evaluating $MODEL, hyperprior and palette (image and video mode) against the classic codecs"
-learned-codec eval --data "$DATA" --models "$MODEL" "$MODEL:naive:gop=25" hyperprior "hyperprior:entropy:gop=25" \
-  palette "palette::gop=25" --out "$REPORT" --no-progress
+stamp "evaluating $MODEL (5 rates), hyperprior and palette (image and video mode) against the classic codecs"
+# conv5 at 5 rates: naive (uint8) and k-means codebooks of 4 sizes (BD-rates need 2+ points
+# per curve); the hyperprior has one shipped rate.
+learned-codec eval --data "$DATA" --models "$MODEL" "$MODEL:kmeans:k=4" "$MODEL:kmeans:k=16" \
+  "$MODEL:kmeans:k=64" "$MODEL:kmeans:k=256" "$MODEL:naive:gop=25" hyperprior "hyperprior:entropy:gop=25" \
+  palette "palette::gop=25" --out "$REPORT"
 stamp "done: report in $REPORT/report.md"

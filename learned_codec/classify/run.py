@@ -20,8 +20,8 @@ from learned_codec.fileio import atomic_write_json, check_writable_dir
 from learned_codec.models.checkpoint import (
     BEST_NAME,
     CONFIG_NAME,
-    read_json,
     load_tensors,
+    read_json,
     save_tensors,
 )
 

@@ -9,8 +9,15 @@
 The palette codec lives with its model in learned_codec.palette. Importing this package
 is light: torch is loaded when a codec is built.
 """
-from learned_codec.codecs.registry import (MODES, check_model_for_file, codec_for_file, load_codecs,
-                                           make_video_codec, open_codec, parse_codec_spec)
+from learned_codec.codecs.registry import (
+                                           MODES,
+                                           check_model_for_file,
+                                           codec_for_file,
+                                           load_codecs,
+                                           make_video_codec,
+                                           open_codec,
+                                           parse_codec_spec,
+)
 
 __all__ = ["MODES", "check_model_for_file", "codec_for_file", "load_codecs", "make_video_codec",
            "open_codec", "parse_codec_spec"]

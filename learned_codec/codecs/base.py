@@ -30,7 +30,6 @@ import struct
 
 import numpy as np
 
-
 from learned_codec.errors import CodecUnavailable  # noqa: E402,F401  (part of the codec interface)
 
 

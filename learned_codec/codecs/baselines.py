@@ -30,8 +30,13 @@ import subprocess
 
 import numpy as np
 
+from learned_codec.codecs.base import (
+    CodecUnavailable,
+    ImageCodec,
+    VideoCodec,
+    check_frames,
+)
 from learned_codec.ffmpeg import ffmpeg_encoders, ffmpeg_exe
-from learned_codec.codecs.base import CodecUnavailable, ImageCodec, VideoCodec, check_frames
 
 # Default operating points: chosen to span roughly 28-50 dB on Pac-Man frames (WebP lossy
 # and JPEG 4:2:0 stop near 24 dB whatever the quality: chroma subsampling of pixel art).

@@ -14,14 +14,19 @@ entropy model codes its latent with CompressAI's rANS coder (EntropyCoding below
 the header says {"method": "entropy"}.
 """
 import torch
+
 from learned_codec.codecs.base import Codec, check_frames
-from learned_codec.container.format import ContainerError, Meta, check_binding, pack, unpack
+from learned_codec.container.format import (
+    ContainerError,
+    Meta,
+    check_binding,
+    pack,
+    unpack,
+)
 from learned_codec.models import frames_to_tensor
 from learned_codec.models.inference import inference_copy
-from learned_codec.quant.latent import make_quantizer
 from learned_codec.quant.entropy import EntropyCoding
-
-
+from learned_codec.quant.latent import make_quantizer
 
 BATCH = 16
 

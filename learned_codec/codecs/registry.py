@@ -10,11 +10,15 @@ architecture and weight hash it was written with; `check_model_for_file` is the 
 that decides whether a model and a file belong together and says which model the file
 needs when they do not.
 """
-from learned_codec.errors import UserError
 from dataclasses import dataclass
 
 from learned_codec.container.format import ContainerError
-from learned_codec.models.identity import ENTROPY_ARCHS, model_identity, shipped_model_for
+from learned_codec.errors import UserError
+from learned_codec.models.identity import (
+    ENTROPY_ARCHS,
+    model_identity,
+    shipped_model_for,
+)
 
 PALETTE_ARCH = "palette"
 

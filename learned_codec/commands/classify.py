@@ -77,8 +77,12 @@ def int_list(text):
 
 
 def add_experiment_parsers(sub):
-    from learned_codec.classify.experiments import (BRANCH_QUALITIES, NOTEBOOK_JPEG_QUALITIES,
-                                                    NOTEBOOK_WEBP_QUALITIES, SAME_QUALITIES)
+    from learned_codec.classify.experiments import (
+        BRANCH_QUALITIES,
+        NOTEBOOK_JPEG_QUALITIES,
+        NOTEBOOK_WEBP_QUALITIES,
+        SAME_QUALITIES,
+    )
 
     p = sub.add_parser("datasets", help="make the compressed data sets and record their bytes")
     add_data_arguments(p, train_size=2000)
@@ -165,7 +169,12 @@ def run(args):
 
 def run_train(args):
     from learned_codec.classify.data import source_options
-    from learned_codec.classify.pipeline import fit_and_test, load_splits, model_options, train_options
+    from learned_codec.classify.pipeline import (
+        fit_and_test,
+        load_splits,
+        model_options,
+        train_options,
+    )
     from learned_codec.classify.run import save_classifier_run
     from learned_codec.fileio import check_writable_dir
 

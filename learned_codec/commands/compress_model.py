@@ -96,10 +96,10 @@ def parse_methods(args):
 def run(args):
     import warnings
 
+    from learned_codec.fileio import check_writable_dir
     from learned_codec.model_compression.classifiers import is_classifier_run
     from learned_codec.model_compression.report import write_report
     from learned_codec.reporting import environment
-    from learned_codec.fileio import check_writable_dir
 
     warnings.filterwarnings("ignore", message=r".*torch\.ao\.quantization.*", category=DeprecationWarning)
     variants = parse_methods(args)
@@ -116,8 +116,11 @@ def run(args):
             scope=args.scope, lr=args.lr, seed=args.seed, boundary=args.boundary,
             latency_repeats=args.latency_repeats, cifar_tarball=args.cifar_tarball, progress=progress)
     else:
+        from learned_codec.model_compression.codecs import (
+            compress_codec,
+            test_and_train_frames,
+        )
         from learned_codec.models.checkpoint import resolve_run
-        from learned_codec.model_compression.codecs import compress_codec, test_and_train_frames
 
         resolve_run(args.model)  # fail fast on a bad name
         test, train, root = test_and_train_frames(args.data, args.frames,

@@ -104,9 +104,9 @@ def load_learned(names):
 def run(args):
     import numpy as np
 
+    from data_tools.frames import subsample
     from learned_codec.codecs import baselines as baselines
     from learned_codec.codecs.base import check_frames
-    from data_tools.frames import subsample
     from learned_codec.eval.harness import evaluate
     from learned_codec.eval.report import summary_table
 

@@ -2,7 +2,6 @@
 from learned_codec.container.format import ContainerError
 
 
-
 def write_uvarint(n):
     out = bytearray()
     while True:

@@ -14,18 +14,16 @@ and writes into out_dir:
 The harness knows nothing about models: learned codecs come in as codec objects.
 """
 import time
+
 import numpy as np
 
-from learned_codec.reporting import environment, write_csv, write_json
-from learned_codec.eval import metrics as metrics
 from learned_codec.codecs.base import check_frames
-from learned_codec.fileio import check_writable_dir
+from learned_codec.eval import metrics as metrics
+from learned_codec.eval.plots import plot_crop_strip, plot_rd
 from learned_codec.eval.rd import bd_rates
-from learned_codec.eval.plots import plot_crop_strip
-from learned_codec.eval.plots import plot_rd
 from learned_codec.eval.report import write_markdown
-
-
+from learned_codec.fileio import check_writable_dir
+from learned_codec.reporting import environment, write_csv, write_json
 
 CSV_COLUMNS = [
     "codec", "setting", "status", "kind", "lossless", "frames", "bytes_total",
@@ -112,8 +110,9 @@ def run_codecs(frames, codecs, missing=(), progress=True):
     rows = [_not_measured_row(m["codec"], m["setting"], f"missing: {m['reason']}")
             for m in missing]
     first_decoded = {}
-    bar = tqdm(codecs, desc="codecs", unit="point", disable=not progress, leave=False)
-    for codec in bar:
+    bar = tqdm(codecs, desc="eval", unit="point", disable=not progress, leave=False, dynamic_ncols=True)
+    start = time.perf_counter()
+    for done, codec in enumerate(bar):
         bar.set_postfix_str(codec.label)
         try:
             row, first = measure(codec, frames)
@@ -124,7 +123,19 @@ def run_codecs(frames, codecs, missing=(), progress=True):
         if first is not None:
             first_decoded[len(rows)] = first
         rows.append(row)
+        if progress:  # one line per operating point too: readable in a log, where bars are not
+            bar.write(_progress_line(done + 1, len(codecs), codec, row, time.perf_counter() - start))
     return rows, first_decoded
+
+
+def _progress_line(done, total, codec, row, elapsed):
+    eta = elapsed / done * (total - done)
+    if row["status"] != "ok":
+        result = row["status"][:60]
+    else:
+        quality = "exact" if row["lossless"] else f"{row['psnr']:.2f} dB"
+        result = f"{row['bytes_per_frame']:,.0f} B/frame, {quality}"
+    return (f"[eval {done}/{total}, {elapsed:.0f} s, ETA {eta:.0f} s] {codec.label}: {result}")
 
 
 def evaluate(frames, codecs, out_dir, missing=(), source="frames", progress=True,

@@ -1,6 +1,8 @@
 """Rate-distortion summaries: curves per codec family, BD-rates, bytes at a target PSNR."""
 import math
+
 import numpy as np
+
 from learned_codec.eval import metrics as metrics
 
 TARGET_PSNRS = (36.0, 41.0)  # the quality levels the spec quotes AVIF at

@@ -1,13 +1,10 @@
 """The evaluation report in Markdown: summary, targets, BD-rates, the reference report's table."""
 import math
 from pathlib import Path
+
 from learned_codec.eval import metrics as metrics
+from learned_codec.eval.rd import TARGET_PSNRS, bytes_at_psnr, curves
 from learned_codec.fileio import atomic_open
-from learned_codec.eval.rd import TARGET_PSNRS
-from learned_codec.eval.rd import bytes_at_psnr
-from learned_codec.eval.rd import curves
-
-
 
 # The Pac-Man autoencoders report's results table (test set), transcribed as printed:
 # (type, quantization, epochs, model size, representation, printed ratio, PSNR, SSIM;
@@ -76,20 +73,73 @@ def summary_table(rows):
     return "\n".join(lines)
 
 
+def _classic_at(rows, psnr):
+    """(family, bytes/frame) of the classic lossy codec that needs the fewest bytes for `psnr`
+    (interpolated on its measured curve), or None when no classic curve spans that PSNR."""
+    baseline = {r["codec"] for r in rows if r.get("is_baseline")}
+    best = None
+    for name, (b, q, _) in curves(rows).items():
+        v = bytes_at_psnr(b, q, psnr) if name in baseline else None
+        if v is not None and (best is None or v < best[1]):
+            best = (name, v)
+    return best
+
+
+def headline(rows):
+    """Three lines: best learned lossless against best classic lossless; best learned lossy
+    point against the best classic codec at its PSNR; and where the learned codecs stop."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    learned = [r for r in ok if not r.get("is_baseline")]
+    label = lambda r: f"{r['codec']} ({r['setting']})" if r.get("setting") else r["codec"]  # noqa: E731
+    lines = []
+    ll = min((r for r in learned if r["lossless"]), key=lambda r: r["bytes_per_frame"], default=None)
+    lc = min((r for r in ok if r.get("is_baseline") and r["lossless"]), key=lambda r: r["bytes_per_frame"],
+             default=None)
+    if ll and lc:
+        lines.append(f"- **Lossless:** {label(ll)} codes every frame exactly in {ll['bytes_per_frame']:,.0f} "
+                     f"B/frame, {lc['bytes_per_frame'] / ll['bytes_per_frame']:.1f}x fewer bytes than the best "
+                     f"classic lossless codec, {label(lc)} ({lc['bytes_per_frame']:,.0f} B/frame).")
+    pairs = []
+    for r in (r for r in learned if not r["lossless"]):
+        c = _classic_at(rows, r["psnr"])
+        if c:
+            pairs.append((r["bytes_per_frame"] / c[1], r, c))
+    lossy = [r for r in learned if not r["lossless"]]
+    if pairs:
+        ratio, r, (name, v) = min(pairs, key=lambda p: p[0])
+        verdict = f"{1 / ratio:.2f}x fewer bytes than" if ratio < 1 else f"{ratio:.2f}x the bytes of"
+        lines.append(f"- **Lossy, at equal quality:** the best learned point, {label(r)}, reaches "
+                     f"{r['psnr']:.1f} dB at {r['bytes_per_frame']:,.0f} B/frame: {verdict} the best classic "
+                     f"codec at that PSNR, {name} ({v:,.0f} B/frame, interpolated on its curve).")
+    elif lossy:
+        lines.append("- **Lossy:** no classic curve was measured at the learned codecs' PSNRs "
+                     f"({min(r['psnr'] for r in lossy):.1f}-{max(r['psnr'] for r in lossy):.1f} dB).")
+    if lossy:
+        top = max(lossy, key=lambda r: r["psnr"])
+        c36 = _classic_at(rows, TARGET_PSNRS[0])
+        at36 = f"; the best classic codec at {TARGET_PSNRS[0]:g} dB is {c36[0]} at {c36[1]:,.0f} B/frame" if c36 else ""
+        lines.append(f"- **Highest learned lossy quality:** {top['psnr']:.1f} dB ({label(top)}, "
+                     f"{top['bytes_per_frame']:,.0f} B/frame){at36}.")
+    return "\n".join(lines) if lines else "- (no learned codec in this run)"
+
+
 def targets_table(rows):
     fam = curves(rows)
-    head = "| codec | " + " | ".join(f"bytes/frame at {t:g} dB" for t in TARGET_PSNRS) + " |"
-    lines = [head, "|---|" + "---|" * len(TARGET_PSNRS)]
+    learned = [r["psnr"] for r in rows if r["status"] == "ok" and not r["lossless"] and not r.get("is_baseline")]
+    # the quality levels the spec quotes AVIF at, plus the best learned lossy quality
+    targets = list(TARGET_PSNRS) + ([math.floor(max(learned) * 10) / 10] if learned else [])
+    head = "| codec | " + " | ".join(f"bytes/frame at {t:g} dB" for t in targets) + " |"
+    lines = [head, "|---|" + "---|" * len(targets)]
     for name, (b, q, _) in sorted(fam.items()):
         cells = []
-        for t in TARGET_PSNRS:
+        for t in targets:
             v = bytes_at_psnr(b, q, t)
             cells.append("outside measured range" if v is None else f"{v:.0f}")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lossless = [r for r in rows if r["status"] == "ok" and r["lossless"]]
     for r in lossless:
         lines.append(f"| {r['codec']} (lossless) | " +
-                     " | ".join(f"{r['bytes_per_frame']:.0f} (exact)" for _ in TARGET_PSNRS) + " |")
+                     " | ".join(f"{r['bytes_per_frame']:.0f} (exact)" for _ in targets) + " |")
     return "\n".join(lines)
 
 
@@ -110,6 +160,8 @@ def write_markdown(report, out_dir, images):
     md = [
         "# Rate-distortion report",
         "",
+        headline(rows),
+        "",
         f"Frames: {src['frames']} of {src['height']}x{src['width']} RGB from {src['description']}. "
         f"Every size is the length of a real encoded file (image codecs: the sum of one file "
         f"per frame; video codecs: one file for the whole sequence, "
@@ -127,7 +179,8 @@ def write_markdown(report, out_dir, images):
         "## Bytes per frame at equal quality",
         "",
         "Interpolated in log-bytes between the two measured points around each PSNR; "
-        "no extrapolation.",
+        "no extrapolation (a codec whose curve does not reach a PSNR says so). The last column "
+        "is the best quality a learned lossy codec reached in this run.",
         "",
         targets_table(rows),
         "",

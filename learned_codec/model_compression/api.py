@@ -8,9 +8,21 @@ Variants (one per compressed model): "prune-0.3" ... "prune-0.9", "fp16", "int8-
 and "prune-0", the control: the same gradual schedule and fine-tuning with nothing
 removed, so that what pruning costs is measured apart from what the extra training gives.
 """
+from learned_codec.model_compression.prune import (
+    gradual_prune,
+    layer_sparsities,
+    prunable_weights,
+    sparsity,
+)
+from learned_codec.model_compression.storage import (
+    METHODS,
+    compressed_metadata,
+    decode_state,
+    encode_state,
+    finish_model,
+    plan_encodings,
+)
 from learned_codec.models.checkpoint import load_tensors, save_tensors
-from learned_codec.model_compression.prune import gradual_prune, layer_sparsities, prunable_weights, sparsity
-from learned_codec.model_compression.storage import METHODS, compressed_metadata, decode_state, encode_state, finish_model, plan_encodings
 
 DEFAULT_SPARSITIES = (0.0, 0.3, 0.5, 0.7, 0.9)  # 0.0: the fine-tuned, unpruned control
 

@@ -20,12 +20,22 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from learned_codec.models.checkpoint import BEST_NAME, CONFIG_NAME, read_json, load_tensors
 from learned_codec.errors import UserError
 from learned_codec.fileio import atomic_write_json, check_writable_dir
-from learned_codec.model_compression.api import apply_method, load_compressed_into, save_compressed, variant_name
+from learned_codec.model_compression.api import (
+    apply_method,
+    load_compressed_into,
+    save_compressed,
+    variant_name,
+)
 from learned_codec.model_compression.cie import cie_analysis, classification_metrics
 from learned_codec.model_compression.storage import tensor_bytes
+from learned_codec.models.checkpoint import (
+    BEST_NAME,
+    CONFIG_NAME,
+    load_tensors,
+    read_json,
+)
 
 
 def is_classifier_run(path):
@@ -81,7 +91,11 @@ def compress_classifier(source, variants, out_dir, *, test_size=None, finetune_s
                         steps=4, scope="layer", lr=1e-4, optimizer="adam", seed=0, boundary="recomputed",
                         latency_repeats=10, cifar_tarball=None, progress=True, log=print):
     """Run every variant on the classifier run at `source`; returns the report dict."""
-    from learned_codec.classify.data import load_classification_data, subset, to_model_input
+    from learned_codec.classify.data import (
+        load_classification_data,
+        subset,
+        to_model_input,
+    )
     from learned_codec.classify.run import load_classifier_run
     from learned_codec.classify.train import train_classifier
 

@@ -15,11 +15,21 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from learned_codec.models.checkpoint import BEST_NAME, CONFIG_NAME, load_tensors
 from learned_codec.fileio import atomic_write_json, check_writable_dir
-from learned_codec.model_compression.api import apply_method, save_compressed, variant_name
-from learned_codec.model_compression.decoder import decoder_inputs, decoder_latency, decoder_prefixes, finetune_decoder, recalibrate_batchnorm
+from learned_codec.model_compression.api import (
+    apply_method,
+    save_compressed,
+    variant_name,
+)
+from learned_codec.model_compression.decoder import (
+    decoder_inputs,
+    decoder_latency,
+    decoder_prefixes,
+    finetune_decoder,
+    recalibrate_batchnorm,
+)
 from learned_codec.model_compression.storage import tensor_bytes
+from learned_codec.models.checkpoint import BEST_NAME, CONFIG_NAME, load_tensors
 
 RUN_KEYS_DROPPED = ("weights_sha256",)  # recomputed for the compressed weights
 
@@ -42,9 +52,9 @@ def compress_codec(source, variants, out_dir, test_frames, train_frames, *, step
 
     test_frames: uint8 N x H x W x 3 frames to measure on; train_frames: frames the pruned
     decoders fine-tune on (may be empty: pruning without fine-tuning)."""
-    from learned_codec.models.checkpoint import resolve_run
     from learned_codec.codecs.learned import LearnedCodec
     from learned_codec.eval.harness import measure
+    from learned_codec.models.checkpoint import resolve_run
 
     out_dir = check_writable_dir(out_dir)
     run_dir = resolve_run(source)
@@ -133,7 +143,6 @@ def _codec_row(name, info, measured, decoder_bytes, file_bytes, latency, extra):
 def test_and_train_frames(data_dir, frames=None, train_frames=512, seed=0):
     """(test frames, fine-tuning frames) of a Pac-Man-style frame data set."""
     from data_tools import frames as frame_data
-
     from data_tools.frames import subsample
     from learned_codec.errors import UserError
 

@@ -8,8 +8,8 @@ decoder latency; PSNR and SSIM against decoder bytes as plots.
 """
 from pathlib import Path
 
-from learned_codec.reporting import write_csv, write_json
 from learned_codec.fileio import atomic_open
+from learned_codec.reporting import write_csv, write_json
 
 # The reference paper's VGG-19 on CIFAR-10 (Tables 3 and 4): top-1 %, micro P/R/F1,
 # impacted classes, impacted images.

@@ -24,7 +24,12 @@ import json
 import numpy as np
 import torch
 
-from learned_codec.model_compression.precision import dequantize_int8, output_channel_axis, quantize_int8, quantize_linear_dynamic
+from learned_codec.model_compression.precision import (
+    dequantize_int8,
+    output_channel_axis,
+    quantize_int8,
+    quantize_linear_dynamic,
+)
 from learned_codec.model_compression.prune import PRUNABLE_TYPES, in_prefixes
 
 METHODS = ("prune", "fp16", "int8-dynamic")

@@ -7,7 +7,14 @@ Images enter and leave the models as float N x 3 x H x W in [0, 1]; frames on di
 are uint8 N x H x W x 3. `frames_to_tensor` / `tensor_to_frames` convert between the
 two by transposing HWC -> CHW (the reference reshaped instead, scrambling channels).
 """
-from learned_codec.models.registry import ARCHS, arch_names, build_model, count_parameters, default_config, model_config
+from learned_codec.models.registry import (
+    ARCHS,
+    arch_names,
+    build_model,
+    count_parameters,
+    default_config,
+    model_config,
+)
 
 
 def __getattr__(name):

@@ -17,8 +17,12 @@ import torch
 
 from learned_codec.errors import UserError
 from learned_codec.fileio import atomic_write_bytes, atomic_write_json
-from learned_codec.models.identity import BEST_NAME, CONFIG_NAME, SHIPPED_WEIGHTS_DIR, resolve_run  # noqa: F401
-
+from learned_codec.models.identity import (  # noqa: F401
+    BEST_NAME,
+    CONFIG_NAME,
+    SHIPPED_WEIGHTS_DIR,
+    resolve_run,
+)
 
 
 def weights_sha256(tensors):

@@ -51,16 +51,26 @@ bitstream.
 """
 import torch
 import torch.nn as nn
-from compressai.entropy_models import EntropyBottleneck, EntropyModel, GaussianConditional
+from compressai.entropy_models import (
+    EntropyBottleneck,
+    EntropyModel,
+    GaussianConditional,
+)
 from compressai.layers import GDN
 from compressai.models.base import get_scale_table
 from compressai.models.utils import conv, deconv
 
 from learned_codec import ops
-from learned_codec.models.conv import REFERENCE_FRAME_SIZE, check_images, pad_to_multiple
+from learned_codec.models.conv import (
+    REFERENCE_FRAME_SIZE,
+    check_images,
+    pad_to_multiple,
+)
+from learned_codec.models.fixed_point import (
+    IntegerHyperSynthesis,
+    indexes_from_fixed_point,
+)
 from learned_codec.models.registry import register
-from learned_codec.models.fixed_point import IntegerHyperSynthesis
-from learned_codec.models.fixed_point import indexes_from_fixed_point
 
 DEFAULT_LMBDA = 0.025  # CompressAI's quality-5 MSE lambda
 CDF_BUFFERS = ("_quantized_cdf", "_offset", "_cdf_length", "scale_table")

@@ -4,7 +4,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
 WEIGHT_BITS = 16      # fractional bits of the fixed-point weights
 ACT_BITS = 16         # fractional bits of the fixed-point activations
 ACT_LIMIT = 1 << 32   # activations clamped to +-2^32 / 2^16 = +-65536 (far beyond real values)

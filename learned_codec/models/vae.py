@@ -18,7 +18,11 @@ import torch
 import torch.nn as nn
 
 from learned_codec.errors import UserError
-from learned_codec.models.conv import REFERENCE_FRAME_SIZE, check_images, pad_to_multiple
+from learned_codec.models.conv import (
+    REFERENCE_FRAME_SIZE,
+    check_images,
+    pad_to_multiple,
+)
 from learned_codec.models.registry import register
 
 WIDTHS = (3, 16, 32, 64, 128)

@@ -18,9 +18,25 @@ quantization tables are 8 x 8 (or C x 8 x 8, one per channel).
     context_coder.py  context_encode, context_decode, ContextModelTables (palette model)
 """
 from learned_codec.ops._checks import cuda_available
-from learned_codec.ops.context_coder import CONTEXT_COMPONENTS, CONTEXT_MAX_COMPONENTS, CONTEXT_MAX_REFS, CONTEXT_MAX_SYMBOLS, ContextModelTables, context_decode, context_encode
+from learned_codec.ops.context_coder import (
+    CONTEXT_COMPONENTS,
+    CONTEXT_MAX_COMPONENTS,
+    CONTEXT_MAX_REFS,
+    CONTEXT_MAX_SYMBOLS,
+    ContextModelTables,
+    context_decode,
+    context_encode,
+)
 from learned_codec.ops.dct import block_dct, block_idct, pad_to_multiple
-from learned_codec.ops.jpeg import JPEG_CHROMA_BASE, JPEG_LUMA_BASE, dct_quantize, dequantize, jpeg_quant_table, jpeg_simulate, quantize
+from learned_codec.ops.jpeg import (
+    JPEG_CHROMA_BASE,
+    JPEG_LUMA_BASE,
+    dct_quantize,
+    dequantize,
+    jpeg_quant_table,
+    jpeg_simulate,
+    quantize,
+)
 from learned_codec.ops.kmeans import kmeans_assign, kmeans_fit
 from learned_codec.ops.latent_quant import latent_dequantize, latent_quantize
 from learned_codec.ops.rans import RansDecodeError, rans_decode

@@ -5,7 +5,13 @@ import numbers
 import torch
 
 from learned_codec import _C
-from learned_codec.ops._checks import _check_finite, _check_float_nchw, _check_tensor, _launch_args, _same_device
+from learned_codec.ops._checks import (
+    _check_finite,
+    _check_float_nchw,
+    _check_tensor,
+    _launch_args,
+    _same_device,
+)
 from learned_codec.ops.dct import pad_to_multiple
 
 # IJG / JPEG Annex K base tables, natural (row-major) order.

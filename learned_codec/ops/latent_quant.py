@@ -5,7 +5,12 @@ import numbers
 import torch
 
 from learned_codec import _C
-from learned_codec.ops._checks import _check_finite, _check_tensor, _launch_args, _same_device
+from learned_codec.ops._checks import (
+    _check_finite,
+    _check_tensor,
+    _launch_args,
+    _same_device,
+)
 
 
 def latent_quantize(z, method="naive", axis=None):

@@ -33,14 +33,20 @@ of one frame is its bytes. A frame's bytes:
 """
 import numpy as np
 
-from learned_codec.container.varint import read_uvarint, write_uvarint
 from learned_codec.codecs.base import Codec, check_frames
-from learned_codec.container.format import ContainerError, Meta, check_binding, pack, unpack
+from learned_codec.container.format import (
+    ContainerError,
+    Meta,
+    check_binding,
+    pack,
+    unpack,
+)
+from learned_codec.container.varint import read_uvarint, write_uvarint
 from learned_codec.errors import UserError
 from learned_codec.ops import RansDecodeError, context_decode, context_encode
-from learned_codec.quant.latent import pack_symbols, unpack_symbols
 from learned_codec.palette.model import assign_backgrounds
 from learned_codec.palette.resample import invert_resize, resize_height
+from learned_codec.quant.latent import pack_symbols, unpack_symbols
 
 INTRA, INTER, NEXT = 0, 1, 2
 KINDS = {INTRA: "intra", INTER: "inter", NEXT: "next"}

@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from learned_codec.models import checkpoint as ckpt
-from learned_codec.palette.tables import ContextCounter, code_length_bits
 from learned_codec.errors import UserError
 from learned_codec.fileio import atomic_open, atomic_write_json, check_writable_dir
 from learned_codec.models import build_model, default_config
+from learned_codec.models import checkpoint as ckpt
 from learned_codec.palette.model import assign_backgrounds, reference_planes
 from learned_codec.palette.resample import invert_resize
+from learned_codec.palette.tables import ContextCounter, code_length_bits
 
 CHUNK = 256
 MIN_COUNTS = (1, 2, 4, 8)

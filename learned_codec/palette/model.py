@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from learned_codec.ops import ContextModelTables
 from learned_codec.models.registry import register
+from learned_codec.ops import ContextModelTables
 
 OUTSIDE_REF = 30  # reference value beyond the screen's edge (palette indices are < 30)
 # Reference planes the context tables may read, computed alike by encoder and decoder

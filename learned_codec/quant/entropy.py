@@ -4,11 +4,10 @@ As CompressAI's latent_codecs: a small class that turns a batch of images into o
 payload per frame (compress) and back (decompress); the container binds the model's weights
 (and so its CDF tables) by their SHA-256."""
 import torch
+
 from learned_codec.container.format import ContainerError
-from learned_codec.errors import UserError
 from learned_codec.container.varint import read_uvarint, write_uvarint
-
-
+from learned_codec.errors import UserError
 
 MIN_RANS_STRING = 8       # a rANS stream starts with its 64-bit state: shorter is corrupt
 

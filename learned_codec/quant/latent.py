@@ -23,14 +23,13 @@ says which), so a coded frame never exceeds raw + 1 byte.
 """
 import abc
 import struct
+
 import numpy as np
 import torch
+
 from learned_codec import ops
 from learned_codec.container.format import ContainerError
-from learned_codec.quant.packing import pack_symbols
-from learned_codec.quant.packing import unpack_symbols
-
-
+from learned_codec.quant.packing import pack_symbols, unpack_symbols
 
 _F32x2 = struct.Struct("<ff")
 

@@ -7,7 +7,6 @@ _RAW, _ZLIB, _LZMA = 0, 1, 2  # the flag byte
 from learned_codec.container.format import ContainerError
 
 
-
 def _lzma_filters(length):
     """LZMA2 at preset 9 with a dictionary just large enough for `length` bytes.
 

@@ -2,11 +2,12 @@
 import math
 import sys
 from pathlib import Path
+
 import numpy as np
 import torch
+
 from learned_codec.errors import UserError
 from learned_codec.models import frames_to_tensor
-
 
 
 def load_data(data_dir, allow_make, main):

@@ -1,7 +1,7 @@
 """One process or many (torchrun): DistributedDataParallel set-up, gloo on CPU, NCCL on CUDA."""
 import os
-import torch
 
+import torch
 
 
 class Dist:

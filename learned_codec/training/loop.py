@@ -59,32 +59,39 @@ import signal
 import sys
 import time
 from pathlib import Path
+
 import torch
-from learned_codec.models import checkpoint as ckpt
-from learned_codec.training import run_folder
+
+from learned_codec.devices import resolve_device
 from learned_codec.errors import UserError
 from learned_codec.fileio import check_writable_dir
 from learned_codec.models import build_model, count_parameters
+from learned_codec.models import checkpoint as ckpt
 from learned_codec.models.registry import get_arch
 from learned_codec.quant.training import make_train_quantizer
-from learned_codec.training.presets import AUX_LR
+from learned_codec.training import run_folder
+from learned_codec.training.data import (
+    batch_tensor,
+    epoch_indices,
+    load_data,
+    mean_image,
+    val_subset,
+)
 from learned_codec.training.distributed import Dist
-from learned_codec.training.validation import autocast
-from learned_codec.training.data import batch_tensor
-from learned_codec.training.presets import code_entries
 from learned_codec.training.losses import compute_loss
-from learned_codec.training.data import epoch_indices
-from learned_codec.training.validation import evaluate_test_split
-from learned_codec.training.presets import is_entropy_arch
-from learned_codec.training.data import load_data
-from learned_codec.training.data import mean_image
-from learned_codec.training.presets import new_run_config
-from learned_codec.training.validation import read_metrics
-from learned_codec.devices import resolve_device
-from learned_codec.training.data import val_subset
-from learned_codec.training.validation import validate
-from learned_codec.training.validation import write_metrics
-
+from learned_codec.training.presets import (
+    AUX_LR,
+    code_entries,
+    is_entropy_arch,
+    new_run_config,
+)
+from learned_codec.training.validation import (
+    autocast,
+    evaluate_test_split,
+    read_metrics,
+    validate,
+    write_metrics,
+)
 
 
 class StopFlag:

@@ -1,8 +1,8 @@
 """Training losses: MSE, the VAE's BCE + KL, rate + lambda * distortion (entropy models)."""
 import math
+
 import torch
 import torch.nn.functional as F
-
 
 
 def rate_bpp(likelihoods, n_pixels):

@@ -1,12 +1,11 @@
 """Training presets (quick for CPUs, reference for a GPU) and the run config they fill in."""
 import torch
+
 from learned_codec.errors import UserError
 from learned_codec.models import default_config
 from learned_codec.models.registry import get_arch
 from learned_codec.models.registry import model_config as model_config_checked
 from learned_codec.quant.training import QUANT_METHODS
-
-
 
 REFERENCE_EPOCHS = {"fc": 60, "fc-deep": 30, "conv4": 320, "conv5": 320, "vae": 220,
                     # not in the report: ~200 epochs of the training split, a GPU run

@@ -1,14 +1,14 @@
 """Validation and test metrics of a model during and after training, and metrics.jsonl."""
 from pathlib import Path
+
 import numpy as np
 import torch
 
 from learned_codec.eval import metrics
-from learned_codec.models import checkpoint as ckpt
 from learned_codec.fileio import atomic_write_bytes
+from learned_codec.models import checkpoint as ckpt
 from learned_codec.models import frames_to_tensor, tensor_to_frames
 from learned_codec.quant.training import make_train_quantizer
-
 
 
 def autocast(device, amp):
