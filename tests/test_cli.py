@@ -69,3 +69,20 @@ def test_native_module_imports_on_its_own():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["bool", "False"]
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import argparse
+
+    missing = []
+
+    def walk(parser, path):
+        for a in parser._actions:
+            if isinstance(a, argparse._SubParsersAction):
+                for name, sub in a.choices.items():
+                    walk(sub, path + [name])
+            elif not a.help and a.dest != "help":
+                missing.append(" ".join(path + (a.option_strings or [a.dest])))
+
+    walk(cli.build_parser(), ["learned-codec"])
+    assert missing == []

@@ -72,7 +72,7 @@ class LearnedCodec(Codec):
         trained_quant = config.get("quant") or config.get("train", {}).get("quant") or "none"
         codec = cls(model, config, quant=quant or trained_quant, quant_params=quant_params,
                     device=device)
-        codec.setting = str(run_dir_or_name)
+        codec.setting = " ".join([str(run_dir_or_name)] + [f"{k}={v}" for k, v in sorted(quant_params.items())])
         return codec
 
     def _make_quantizer(self, method, params):

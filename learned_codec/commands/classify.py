@@ -86,48 +86,55 @@ def add_experiment_parsers(sub):
 
     p = sub.add_parser("datasets", help="make the compressed data sets and record their bytes")
     add_data_arguments(p, train_size=2000)
-    p.add_argument("--jpeg-qualities", type=int_list, default=NOTEBOOK_JPEG_QUALITIES, metavar="Q,Q,...")
-    p.add_argument("--webp-qualities", type=int_list, default=NOTEBOOK_WEBP_QUALITIES, metavar="Q,Q,...")
+    p.add_argument("--jpeg-qualities", type=int_list, default=NOTEBOOK_JPEG_QUALITIES, metavar="Q,Q,...",
+                   help="JPEG qualities (Pillow, real bytes; default: the notebook's 95..10)")
+    p.add_argument("--webp-qualities", type=int_list, default=NOTEBOOK_WEBP_QUALITIES, metavar="Q,Q,...",
+                   help="WebP qualities (Pillow, real bytes; default: the notebook's 1..100)")
     p.add_argument("--sim-qualities", type=int_list, default=SAME_QUALITIES, metavar="Q,Q,...",
                    help="qualities made by the native jpeg_simulate (bytes: Pillow's file sizes)")
     p.add_argument("--learned", action="append", default=[], metavar="RUN_DIR",
                    help="also code the images with this learned codec (a run folder or shipped name)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--quiet", action="store_true")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--seed", type=int, default=0, help="seed of the training subset (default: 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder (results.json, results.csv, plots)")
 
     p = sub.add_parser("train-compressed", help="experiment 1: train on compressed, test on originals")
     add_data_arguments(p, train_size=2000, val_size=500, test_size=2000)
     add_train_arguments(p, epochs=3)
     p.add_argument("--codecs", default="jpeg,webp", help="comma-separated: jpeg, webp (default: both)")
-    p.add_argument("--jpeg-qualities", type=int_list, default=NOTEBOOK_JPEG_QUALITIES, metavar="Q,Q,...")
-    p.add_argument("--webp-qualities", type=int_list, default=NOTEBOOK_WEBP_QUALITIES, metavar="Q,Q,...")
+    p.add_argument("--jpeg-qualities", type=int_list, default=NOTEBOOK_JPEG_QUALITIES, metavar="Q,Q,...",
+                   help="JPEG qualities (Pillow, real bytes; default: the notebook's 95..10)")
+    p.add_argument("--webp-qualities", type=int_list, default=NOTEBOOK_WEBP_QUALITIES, metavar="Q,Q,...",
+                   help="WebP qualities (Pillow, real bytes; default: the notebook's 1..100)")
     p.add_argument("--learned", action="append", default=[], metavar="RUN_DIR",
                    help="also train on images coded by this learned codec")
     p.add_argument("--target-accuracy", type=float, default=0.8,
                    help="validation accuracy for time-to-accuracy (default: 0.8)")
     p.add_argument("--skip-original", action="store_true",
                    help="leave out the reference run on the original images (e.g. when only adding --learned)")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder (results.json, results.csv, plots)")
 
     p = sub.add_parser("same-quality", help="experiment 2: train and test at the same JPEG quality")
     add_data_arguments(p, train_size=2000, val_size=500, test_size=2000)
     add_train_arguments(p, epochs=3)
-    p.add_argument("--qualities", type=int_list, default=SAME_QUALITIES, metavar="Q,Q,...")
-    p.add_argument("--target-accuracy", type=float, default=0.8)
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--qualities", type=int_list, default=SAME_QUALITIES, metavar="Q,Q,...",
+                   help="JPEG qualities to train and test at (default: 1,5,10,15,20,25,50,75,100)")
+    p.add_argument("--target-accuracy", type=float, default=0.8,
+                   help="validation accuracy for time-to-accuracy (default: 0.8)")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder (results.json, results.csv, plots)")
 
     p = sub.add_parser("multi-quality", help="experiment 3: the multi-quality topology vs the single input")
     add_data_arguments(p, train_size=1000, val_size=300, test_size=1000)
     add_train_arguments(p, epochs=3)
-    p.add_argument("--seeds", type=int_list, default=[0, 1, 2], metavar="S,S,...")
+    p.add_argument("--seeds", type=int_list, default=[0, 1, 2], metavar="S,S,...",
+                   help="seeds, one run of each arm per seed (default: 0,1,2)")
     p.add_argument("--branch-qualities", type=int_list, default=BRANCH_QUALITIES, metavar="Q,Q,...",
                    help="JPEG qualities of the branches beside the original (default: 10,20,...,100)")
     p.add_argument("--stages", type=int, default=4, help="head + this many minus one blocks (default: 4 = all)")
     p.add_argument("--head-lr", type=float, default=0.01, help="learning rate of the head stage (default: 0.01)")
     p.add_argument("--stage-epochs", type=int, default=5, help="most epochs per stage (default: 5)")
     p.add_argument("--patience", type=int, default=1, help="plateau: epochs without a better val loss (default: 1)")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder (results.json, results.csv, plots)")
 
     p = sub.add_parser("plot", help="redraw the plots of a results folder, optionally for another TTA target")
     p.add_argument("results", metavar="DIR", help="a folder written by train-compressed or same-quality")
@@ -138,11 +145,12 @@ def add_experiment_parsers(sub):
     p = sub.add_parser("collapse", help="the notebook's collapse below quality 50: as written vs fixed")
     add_data_arguments(p, train_size=2000, val_size=500, test_size=2000)
     add_train_arguments(p, epochs=3)
-    p.add_argument("--qualities", type=int_list, default=[10, 30, 50, 70, 90], metavar="Q,Q,...")
+    p.add_argument("--qualities", type=int_list, default=[10, 30, 50, 70, 90], metavar="Q,Q,...",
+                   help="JPEG qualities to train at (default: 10,30,50,70,90)")
     p.add_argument("--variants", default="notebook,raw-inputs,fixed",
                    help="notebook (its read-back + no normalisation), raw-inputs (correct read-back, "
                         "no normalisation), fixed (correct read-back, z-score); comma-separated")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder (results.json, results.csv, plots)")
 
 
 def add_arguments(parser):

@@ -52,8 +52,10 @@ def add_arguments(parser):
                         help="factorized/hyperprior: rate-distortion trade-off lambda (default 0.025)")
     parser.add_argument("--blocks", default=None, choices=["per-position", "shared"],
                         help="fc/fc-deep: 16 per-position block models or one shared model")
-    parser.add_argument("--epochs", type=int, default=None)
-    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs to train (default: the preset's; with --resume: a new total)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="frames per step (per process under torchrun; default: the preset's)")
     parser.add_argument("--lr", type=float, default=None, help="Adam learning rate")
     parser.add_argument("--frames-per-epoch", type=int, default=None,
                         help="train on a random subset of this many frames each epoch")
@@ -63,11 +65,14 @@ def add_arguments(parser):
                         help="compute SSIM on this many of the validation frames")
     parser.add_argument("--checkpoint-every", type=int, default=None,
                         help="write the resumable state every N epochs (default 1)")
-    parser.add_argument("--preset", default=None, choices=["quick", "reference"])
+    parser.add_argument("--preset", default=None, choices=["quick", "reference"],
+                        help="quick (CPU minutes; default on CPU) or reference (the report's epochs; default on CUDA)")
     parser.add_argument("--out", default=None, help="run folder (default runs/ARCH-QUANT)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the initialisation and the epochs' shuffles (default: 0)")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
+                        help="auto (default: CUDA when available), cpu or cuda")
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                         help="bfloat16 autocast (CUDA only; default on)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
