@@ -112,7 +112,7 @@ def test_frames_no_screen_explains_still_decode_exactly(codec):
 def test_wrong_size_and_wrong_model_are_clear_errors(codec):
     from learned_codec.errors import UserError
 
-    with pytest.raises(UserError, match="codes 40x32 frames"):
+    with pytest.raises(UserError, match="raw 42x32 or resized 40x32, not 20x32"):
         codec.encode(np.zeros((1, 20, 32, 3), np.uint8))
     data = codec.encode(_render(_screens(np.random.default_rng(6), 2)))
     other = PaletteCodec(codec.model, {**codec.config, "weights_sha256": "cd" * 32})
@@ -253,3 +253,49 @@ def test_progress_reports_every_frame(codec):
     seen.clear()
     c.decode(data)
     assert sum(seen) == 7
+
+
+def test_raw_screens_are_coded_exactly_without_inversion(codec):
+    """The screens themselves (what ALE returns), not their resize: the file says form raw."""
+    screens = _screens(np.random.default_rng(8), 4)
+    raw = PALETTE[screens]
+    for gop in (0, 2):
+        c = codec.with_gop(gop) if gop else codec
+        data = c.encode(raw)
+        meta, _ = unpack(data)
+        assert meta.extra["form"] == "raw" and (meta.height, meta.width) == SCREEN
+        assert np.array_equal(c.decode(data), raw)
+    # the same screens resized code to about the same bytes: the screen is what is coded
+    resized = codec.encode(_render(screens))
+    assert "form" not in unpack(resized)[0].extra
+    assert abs(len(resized) - len(codec.encode(raw))) < 0.25 * len(resized)
+
+
+def test_frames_the_model_cannot_explain_cost_no_more_than_webp_lossless(codec):
+    """Photos / noise: the generic path (WebP lossless, exact) is kept when it is shorter."""
+    from learned_codec.codecs.baselines import webp_lossless
+
+    rng = np.random.default_rng(9)
+    yy, xx = np.mgrid[:FRAME[0], :FRAME[1]]
+    smooth = np.stack([yy * 6, xx * 7, (yy + xx) * 3], -1).astype(np.uint8)
+    noise = rng.integers(0, 256, (FRAME[0], FRAME[1], 3), dtype=np.uint8)
+    frames = np.stack([smooth, noise, _render(_screens(rng, 1))[0]])
+    for gop in (0, 2):
+        c = codec.with_gop(gop) if gop else codec
+        data = c.encode(frames)
+        assert np.array_equal(c.decode(data), frames)
+        webp = sum(len(webp_lossless().encode_frame(f)) for f in frames[:2])
+        header = len(codec.encode(frames[2:]))  # the emulator frame and the container
+        assert len(data) <= 1.05 * webp + header
+
+
+def test_a_generic_frame_is_never_predicted_from(codec):
+    rng = np.random.default_rng(10)
+    frames = np.concatenate([rng.integers(0, 256, (1, FRAME[0], FRAME[1], 3), dtype=np.uint8),
+                             _render(_screens(rng, 1))])
+    data = codec.with_gop(2).encode(frames)
+    meta, sections = unpack(data)
+    from learned_codec.palette.codec import GENERIC, _split_sections
+
+    kinds = [p[0] & 3 for p in _split_sections(sections, meta)]
+    assert kinds == [GENERIC, 0]

@@ -15,6 +15,14 @@ predicted tables, whose contexts include the previous decoded screen, and keeps 
 shortest of the three codings. Key frames (the first, then every N-th) only use the background, so
 decoding can start there.
 
+Two forms of a screen are taken, told apart by their size and named in the file
+(extra.form, absent for "resized", so that resized files are what they always were): "resized", the data set's Lanczos 200x160 frames (inverted to their screen,
+as above), and "raw", the 210x160 screens ALE and Gymnasium return (each pixel's palette
+index is its screen: no inversion). Never worse than a classic lossless codec: a frame
+whose screen needs a residual is also coded with WebP lossless (Pillow, exact), and the
+shorter of the two is kept (frame type 3, "generic"); a generic frame is never
+predicted from, so the next frame is an intra frame.
+
 Container mode "palette"; extra.gop = the key-frame interval (0: image mode),
 extra.frames_per_section = 1 in image mode (a section and its CRC per frame), the gop
 in video mode (one section per group of pictures, which starts with its key frame:
@@ -24,7 +32,8 @@ of one frame is its bytes. A frame's bytes:
 
     byte 0      bits 0-1 frame type: 0 intra (tables read the background), 1 inter /
                 2 next (the background and the previous decoded screen; tables counted
-                on frames 10 apart / consecutive frames); bits 2-6 background index;
+                on frames 10 apart / consecutive frames), 3 generic (the rest of the
+                frame's bytes are a WebP lossless file of it); bits 2-6 background index;
                 bit 7 set when a residual follows
     without a residual: the context-coded screen (the rest of the frame's bytes)
     with one:   uvarint length L of the context-coded screen, its L bytes, then the
@@ -34,6 +43,7 @@ of one frame is its bytes. A frame's bytes:
 import numpy as np
 
 from learned_codec.codecs.base import Codec, check_frames
+from learned_codec.codecs.baselines import webp_lossless
 from learned_codec.container.format import (
     ContainerError,
     Meta,
@@ -48,10 +58,12 @@ from learned_codec.palette.model import assign_backgrounds
 from learned_codec.palette.resample import invert_resize, resize_height
 from learned_codec.quant.latent import pack_symbols, unpack_symbols
 
-INTRA, INTER, NEXT = 0, 1, 2
+INTRA, INTER, NEXT, GENERIC = 0, 1, 2, 3
 KINDS = {INTRA: "intra", INTER: "inter", NEXT: "next"}
+FORMS = ("resized", "raw")
 HAS_RESIDUAL = 0x80
 INVERT_BATCH = 16
+_GENERIC = webp_lossless()  # the never-worse path: a classic lossless codec, per frame
 MODE = "palette"
 
 
@@ -77,6 +89,22 @@ def _split_sections(sections, meta):
         if i != len(sec):
             raise ContainerError(f"palette section {k} has bytes after its {count} frames")
     return out
+
+
+def palette_indices(frames, palette):
+    """uint8 N x H x W x 3 -> uint8 N x H x W index of each pixel's colour in `palette` (exact
+    for emulator screens); a colour the palette lacks gets its nearest one (the residual or
+    the generic path keeps the frame exact)."""
+    rgb = lambda a: (a[..., 0].astype(np.int32) << 16) | (a[..., 1].astype(np.int32) << 8) | a[..., 2]  # noqa: E731
+    codes, pal = rgb(frames), rgb(palette)
+    order = np.argsort(pal)
+    pos = np.clip(np.searchsorted(pal[order], codes), 0, len(pal) - 1)
+    idx = order[pos].astype(np.uint8)
+    miss = pal[idx] != codes
+    if miss.any():
+        d = ((frames[miss][:, None, :].astype(np.int32) - palette.astype(np.int32)) ** 2).sum(-1)
+        idx[miss] = d.argmin(-1)
+    return idx
 
 
 class PaletteCodec(Codec):
@@ -122,17 +150,33 @@ class PaletteCodec(Codec):
 
     # ---- screens ---------------------------------------------------------------
 
-    def screens(self, frames):
-        """uint8 N x H x W x 3 frames -> (uint8 N x sh x sw palette screens, their resize)."""
+    def form_of(self, height, width):
+        """"resized" for the model's frame size, "raw" for its screen size; else a UserError."""
+        if (height, width) == self.frame_size:
+            return "resized"
+        if (height, width) == self.screen_size:
+            return "raw"
+        raise UserError(f"the palette model codes emulator screens: raw {self.screen_size[0]}x"
+                        f"{self.screen_size[1]} or resized {self.frame_size[0]}x{self.frame_size[1]}, "
+                        f"not {height}x{width}")
+
+    def screens(self, frames, form):
+        """uint8 N x H x W x 3 frames -> (uint8 N x sh x sw palette screens, their rendering)."""
+        if form == "raw":
+            screens = palette_indices(frames, self.palette)
+            self.report_progress(len(frames))
+            return screens, self.render(screens, form)
         out = []
         for i in range(0, len(frames), INVERT_BATCH):
             out.append(invert_resize(frames[i:i + INVERT_BATCH], self.palette, self.screen_size[0]))
             self.report_progress(len(out[-1]))
         screens = np.concatenate(out)
-        return screens, self.render(screens)
+        return screens, self.render(screens, form)
 
-    def render(self, screens):
+    def render(self, screens, form="resized"):
         """uint8 N x sh x sw palette indices -> uint8 N x H x W x 3 frames (Pillow-exact)."""
+        if form == "raw":
+            return self.palette[screens]
         return resize_height(self.palette[screens], self.frame_size[0])
 
     # ---- codec interface --------------------------------------------------------
@@ -140,53 +184,62 @@ class PaletteCodec(Codec):
     def encode(self, frames):
         frames = check_frames(frames)
         n, h, w, _ = frames.shape
-        if (h, w) != self.frame_size:
-            raise UserError(f"the palette model codes {self.frame_size[0]}x{self.frame_size[1]} "
-                            f"frames (emulator screens resized), not {h}x{w}")
-        screens, rendered = self.screens(frames)
-        intra = self.model.tables("intra")
-        predicted = [(INTER, self.model.tables("inter")), (NEXT, self.model.tables("next"))]
+        form = self.form_of(h, w)
+        screens, rendered = self.screens(frames, form)
+        backgrounds = assign_backgrounds(screens, self.backgrounds).tolist()
         payloads = []
-        for t, b in enumerate(assign_backgrounds(screens, self.backgrounds).tolist()):
-            bg = self.backgrounds[b]
-            kind, stream = INTRA, context_encode(screens[t], intra, self.model.references("intra", bg))
-            if self.gop and t % self.gop:
-                refs = self.model.references("inter", bg, screens[t - 1])
-                for alt_kind, tables in predicted:
-                    alt = context_encode(screens[t], tables, refs)
-                    if len(alt) < len(stream):
-                        kind, stream = alt_kind, alt
-            resid = (frames[t].astype(np.int16) - rendered[t]).astype(np.uint8)  # mod 256
-            head = kind | (b << 2)
-            if resid.any():
-                payloads.append(bytes([head | HAS_RESIDUAL]) + write_uvarint(len(stream)) + stream
-                                + pack_symbols(resid.tobytes()))
-            else:
-                payloads.append(bytes([head]) + stream)
+        for t in range(n):
+            predict = self.gop and t % self.gop and payloads[-1][0] & 3 != GENERIC
+            payloads.append(self._encode_frame(frames[t], screens[t], rendered[t], backgrounds[t],
+                                               screens[t - 1] if predict else None))
         per = self.gop or 1
         sections = [payloads[i] if per == 1 else b"".join(write_uvarint(len(q)) + q for q in payloads[i:i + per])
                     for i in range(0, n, per)]
         meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w, frames=n,
                     fps=self.fps, mode=MODE, quantizer={"method": "context"},
                     extra={"gop": self.gop, "frames_per_section": per,
-                           "screen_size": list(self.screen_size)})
+                           "screen_size": list(self.screen_size), **({"form": form} if form == "raw" else {})})
         return pack(meta, sections)
+
+    def _encode_frame(self, frame, screen, rendered, b, previous):
+        """One frame's bytes: its screen context-coded (intra, or predicted from `previous`),
+        plus a residual where the screen does not explain it; or WebP lossless when shorter."""
+        bg = self.backgrounds[b]
+        kind, stream = INTRA, context_encode(screen, self.model.tables("intra"), self.model.references("intra", bg))
+        if previous is not None:
+            refs = self.model.references("inter", bg, previous)
+            for alt_kind in (INTER, NEXT):
+                alt = context_encode(screen, self.model.tables(KINDS[alt_kind]), refs)
+                if len(alt) < len(stream):
+                    kind, stream = alt_kind, alt
+        resid = (frame.astype(np.int16) - rendered).astype(np.uint8)  # mod 256
+        head = kind | (b << 2)
+        if not resid.any():
+            return bytes([head]) + stream
+        coded = bytes([head | HAS_RESIDUAL]) + write_uvarint(len(stream)) + stream + pack_symbols(resid.tobytes())
+        generic = bytes([GENERIC]) + _GENERIC.encode_frame(frame)
+        return min(coded, generic, key=len)
 
     def decode(self, data):
         meta, sections = unpack(data)
         self.check_compatible(meta)
         frame_bytes = _split_sections(sections, meta)
-        if (meta.height, meta.width) != self.frame_size:
-            raise ContainerError(f"file frames are {meta.height}x{meta.width}, the model's "
-                                 f"{self.frame_size[0]}x{self.frame_size[1]}")
+        form = meta.extra.get("form", "resized")  # files written before raw screens: resized
+        if form not in FORMS or self.form_of(meta.height, meta.width) != form:
+            raise ContainerError(f"file's screen form {form!r} does not fit {meta.height}x{meta.width} frames")
         sh, sw = self.screen_size
         screens = np.zeros((meta.frames, sh, sw), dtype=np.uint8)
-        resids = {}
+        fixes, generic = {}, set()
         for t, p in enumerate(frame_bytes):
             if len(p) < 2:
                 raise ContainerError(f"palette frame {t} is truncated")
+            if p[0] == GENERIC:
+                fixes[t] = self._decode_generic(p[1:], meta, t)
+                generic.add(t)
+                self.report_progress(1)
+                continue
             kind, b, residual = p[0] & 3, (p[0] >> 2) & 31, bool(p[0] & HAS_RESIDUAL)
-            if kind not in KINDS or (kind != INTRA and t == 0):
+            if kind not in KINDS or (kind != INTRA and (t == 0 or t - 1 in generic)):
                 raise ContainerError(f"palette frame {t}: bad frame type {p[0]}")
             if b >= len(self.backgrounds):
                 raise ContainerError(f"palette frame {t}: no background {b}")
@@ -203,12 +256,26 @@ class PaletteCodec(Codec):
                 raise ContainerError(f"palette frame {t}: {e}") from None
             self.report_progress(1)
             if residual:
-                resids[t] = np.frombuffer(unpack_symbols(p[i + n:], meta.height * meta.width * 3),
-                                          dtype=np.uint8).reshape(meta.height, meta.width, 3)
-        frames = self.render(screens)
-        for t, r in resids.items():
-            frames[t] += r  # uint8 arithmetic wraps: the mod-256 residual undone
+                fixes[t] = np.frombuffer(unpack_symbols(p[i + n:], meta.height * meta.width * 3),
+                                         dtype=np.uint8).reshape(meta.height, meta.width, 3)
+        frames = self.render(screens, form)
+        for t, fix in fixes.items():
+            if t in generic:
+                frames[t] = fix
+            else:
+                frames[t] += fix  # uint8 arithmetic wraps: the mod-256 residual undone
         return frames
+
+    @staticmethod
+    def _decode_generic(data, meta, t):
+        try:
+            frame = _GENERIC.decode_frame(bytes(data))
+        except Exception as e:  # Pillow raises several types for a damaged file
+            raise ContainerError(f"palette frame {t}: its WebP lossless data does not decode ({e})") from None
+        if frame.shape != (meta.height, meta.width, 3):
+            raise ContainerError(f"palette frame {t}: WebP frame is {frame.shape[:2]}, the file's frames "
+                                 f"{meta.height}x{meta.width}")
+        return frame
 
     def check_compatible(self, meta):
         check_binding(meta, self.arch, self.weights_sha256)
