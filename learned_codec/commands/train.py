@@ -65,8 +65,20 @@ def add_arguments(parser):
                         help="compute SSIM on this many of the validation frames")
     parser.add_argument("--checkpoint-every", type=int, default=None,
                         help="write the resumable state every N epochs (default 1)")
-    parser.add_argument("--preset", default=None, choices=["quick", "reference"],
-                        help="quick (CPU minutes; default on CPU) or reference (the report's epochs; default on CUDA)")
+    parser.add_argument("--preset", default=None, choices=["quick", "cpu-long", "reference"],
+                        help="quick (CPU minutes; default on CPU), cpu-long (~2 h of one CPU core: crops, "
+                             "warm-up + cosine), reference (the report's epochs; default on CUDA)")
+    parser.add_argument("--lr-schedule", default=None, choices=["constant", "cosine"],
+                        help="constant, or linear warm-up then cosine decay (cpu-long: cosine)")
+    parser.add_argument("--warmup-steps", type=int, default=None, help="cosine: warm-up steps")
+    parser.add_argument("--min-lr-ratio", type=float, default=None, help="cosine: final lr / --lr")
+    parser.add_argument("--crop", type=int, nargs=2, default=None, metavar=("H", "W"),
+                        help="conv4/conv5: train on random HxW crops (first --crop-fraction of the epochs)")
+    parser.add_argument("--crop-fraction", type=float, default=None,
+                        help="share of the epochs trained on crops, the rest on whole frames (default 1)")
+    parser.add_argument("--fast-batch", action=argparse.BooleanOptionalAction, default=None,
+                        help="contiguous NCHW batches (faster on CPU; cpu-long: on)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--out", default=None, help="run folder (default runs/ARCH-QUANT)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--seed", type=int, default=0,
@@ -76,7 +88,7 @@ def add_arguments(parser):
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=None,
                         help="bfloat16 autocast (CUDA only; default on)")
     parser.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
-                        help="torch.compile (CUDA only; default on)")
+                        help="torch.compile (CUDA: default on; CPU: only with --compile)")
     parser.add_argument("--test", action=argparse.BooleanOptionalAction, default=None,
                         help="at the end, evaluate the best weights on the whole test split "
                              "(RUN_DIR/test_metrics.json; default on)")

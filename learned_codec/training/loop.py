@@ -69,7 +69,7 @@ from learned_codec.models import build_model, count_parameters
 from learned_codec.models import checkpoint as ckpt
 from learned_codec.models.registry import get_arch
 from learned_codec.quant.training import make_train_quantizer
-from learned_codec.training import run_folder
+from learned_codec.training import lr_schedule, run_folder, speed
 from learned_codec.training.data import (
     batch_tensor,
     epoch_indices,
@@ -193,9 +193,12 @@ class Run:
         elif dist.main:
             ckpt.save_config(run_dir, self.config)
         self.amp = self.device.type == "cuda" and opts.get("amp") is not False
+        speed.set_threads(opts.get("threads"))
         self.train_model = self.model
         if self.device.type == "cuda" and opts.get("compile") is not False:
             self.train_model.compile()  # in place: state_dict keys stay the same
+        elif self.device.type == "cpu" and opts.get("compile"):  # CPU: only when asked (training/speed.py)
+            self.train_model = speed.maybe_compile(self.model, True)
         if dist.enabled:
             from torch.nn.parallel import DistributedDataParallel
 
@@ -233,6 +236,7 @@ class Run:
         total_steps = tc["epochs"] * math.ceil(per_epoch / tc["batch_size"])
         self.val_idx = val_subset(len(self.val_frames), tc["val_frames"])
         self.ssim_count = min(len(self.val_idx), tc["ssim_frames"] or len(self.val_idx))
+        self.total_steps = total_steps
         self.bar = tqdm(total=total_steps, initial=state["step"], disable=not dist.main or self.opts.get("quiet"),
                         unit="step", dynamic_ncols=True, desc=f"{self.config['arch']}")
         self.t_start = time.time() - state["seconds"]
@@ -254,8 +258,17 @@ class Run:
         # (a resumed epoch carries on the loss average of its first part)
         loss_sum, loss_n = state["epoch_loss_sum"], state["epoch_loss_n"]
         t_epoch, frames_done = time.time(), 0
+        self.crop = tc.get("crop") if speed.use_crop(epoch, tc["epochs"], tc.get("crop"),
+                                                     tc.get("crop_fraction", 1.0)) else None
         for b in range(state["batch"], len(batches)):
-            x = batch_tensor(self.train_frames, batches[b], self.device)
+            lr_schedule.set_lr(self.optimizer, lr_schedule.lr_at(
+                state["step"], self.total_steps, tc["lr"], tc.get("lr_schedule", "constant"),
+                tc.get("warmup_steps", 0), tc.get("min_lr_ratio", 0.0)))
+            if tc.get("fast_batch") or self.crop:
+                x = speed.batch_tensor_fast(self.train_frames, batches[b], self.device, self.crop,
+                                            speed.crop_rng(tc["seed"], epoch, b))
+            else:
+                x = batch_tensor(self.train_frames, batches[b], self.device)
             with autocast(self.device, self.amp):
                 out = self.train_model(x)
             loss = compute_loss(tc["loss"], out, x, getattr(model, "lmbda", None))
@@ -292,7 +305,9 @@ class Run:
         if self.dist.main:
             row = {"epoch": epoch + 1, "step": state["step"], "train_loss": loss_sum / max(loss_n, 1),
                    "frames_per_s": frames_done / max(time.time() - t_epoch, 1e-9),
-                   "seconds": round(state["seconds"], 2)}
+                   "seconds": round(state["seconds"], 2),
+                   "frames_seen": state["step"] * tc["batch_size"] * self.dist.world,
+                   "lr": self.optimizer.param_groups[0]["lr"], "crop": self.crop}
             row.update(validate(model, self.val_frames, self.val_idx, self.ssim_count, self.device,
                                 2 * tc["batch_size"], self.amp))
             self.metrics.append(row)

@@ -2,6 +2,7 @@
 import torch
 
 from learned_codec.errors import UserError
+from learned_codec.training import lr_schedule
 from learned_codec.models import default_config
 from learned_codec.models.registry import get_arch
 from learned_codec.models.registry import model_config as model_config_checked
@@ -46,6 +47,28 @@ QUICK = {
 }
 
 
+
+# cpu-long (issue 16): what these CPUs can afford in ~2 h of one core per run, with the
+# faster loop (training/speed.py: contiguous batches, random crops for conv4/conv5 in the
+# first 80 % of the epochs, whole frames after) and warm-up + cosine decay
+# (training/lr_schedule.py). conv5 sized from measured 1-thread speeds on shared cores:
+# ~12.5 frames/s on 128x160 crops, ~6.6 on whole frames -> 32 x 2048 frames ~ 1 h 50.
+# conv4, vae, fc: sized from the quick preset's speeds, not measured as long runs yet.
+_CPU_LONG_RECIPE = {"lr_schedule": "cosine", "min_lr_ratio": 0.01, "fast_batch": True}
+CPU_LONG = {
+    "conv5": {"epochs": 32, "frames_per_epoch": 2048, "batch_size": 16, "lr": 2e-3, "warmup_steps": 200,
+              "crop": [128, 160], "crop_fraction": 0.8, "val_frames": 128, "ssim_frames": 32},
+    "conv4": {"epochs": 32, "frames_per_epoch": 2048, "batch_size": 16, "lr": 2e-3, "warmup_steps": 200,
+              "crop": [128, 160], "crop_fraction": 0.8, "val_frames": 128, "ssim_frames": 32},
+    "vae":   {"epochs": 30, "frames_per_epoch": 4096, "batch_size": 32, "lr": 5e-4, "warmup_steps": 200,
+              "val_frames": 128, "ssim_frames": 32},
+    "fc":    {"epochs": 100, "frames_per_epoch": None, "batch_size": 32, "lr": 1e-3, "warmup_steps": 200,
+              "val_frames": 256, "ssim_frames": 32, "blocks": "shared"},
+}
+# Options of the faster loop and the schedule; absent from a run's config = the old loop.
+SPEED_KEYS = ("lr_schedule", "warmup_steps", "min_lr_ratio", "crop", "crop_fraction", "fast_batch")
+
+
 def is_entropy_arch(arch):
     """Entropy-coded archs train for rate + lambda * distortion (models/entropy.py)."""
     return bool(getattr(get_arch(arch).builder, "entropy_coded", False))
@@ -63,7 +86,11 @@ def preset_options(preset, arch):
             # 830 M parameters: a full training state is ~10 GB, so not every epoch.
             opts["checkpoint_every"] = 5
         return opts
-    raise UserError(f"unknown preset {preset!r}; choose quick or reference")
+    if preset == "cpu-long":
+        if arch not in CPU_LONG:
+            raise UserError(f"--preset cpu-long has no recipe for {arch}; choose one of {', '.join(CPU_LONG)}")
+        return {**_CPU_LONG_RECIPE, **CPU_LONG[arch]}
+    raise UserError(f"unknown preset {preset!r}; choose quick, cpu-long or reference")
 
 
 def make_model_config(arch, code_size, blocks, frame_size, lmbda=None):
@@ -133,9 +160,18 @@ def new_run_config(opts, frame_size, data_dir, n_train, n_val, device_kind):
     p.pop("blocks", None)
     p.setdefault("checkpoint_every", 1)
     for key in ("epochs", "batch_size", "lr", "frames_per_epoch", "val_frames", "ssim_frames",
-                "checkpoint_every"):
+                "checkpoint_every") + SPEED_KEYS:
         if opts.get(key) is not None:
             p[key] = opts[key]
+    if p.get("lr_schedule", "constant") not in lr_schedule.SCHEDULES:
+        raise UserError(f"unknown --lr-schedule {p['lr_schedule']!r}; choose {', '.join(lr_schedule.SCHEDULES)}")
+    if p.get("crop") is not None:
+        crop = [int(v) for v in p["crop"]]
+        if len(crop) != 2 or min(crop) < 1:
+            raise UserError("--crop takes HEIGHT WIDTH, both >= 1")
+        if arch not in ("conv4", "conv5"):
+            raise UserError(f"--crop applies to the fully convolutional conv4 and conv5, not {arch}")
+        p["crop"] = crop
     if p["epochs"] < 1 or p["batch_size"] < 1 or not p["lr"] > 0:
         raise UserError("--epochs and --batch-size must be >= 1 and --lr > 0")
     model_config = make_model_config(arch, opts.get("code_size"), blocks, frame_size, opts.get("lmbda"))
