@@ -21,6 +21,7 @@ from learned_codec.models.checkpoint import (
     BEST_NAME,
     CONFIG_NAME,
     load_tensors,
+    load_weights,
     read_json,
     save_tensors,
 )
@@ -67,12 +68,7 @@ def load_classifier_run(run_dir, device="cpu"):
     run_dir = Path(run_dir)
     config = load_classifier_config(run_dir)
     tensors, meta = load_tensors(run_dir / BEST_NAME)
-    model = build_classifier(config["model"])
-    try:
-        model.load_state_dict(tensors, strict=True)
-    except RuntimeError as e:
-        first = str(e).strip().splitlines()[0]
-        raise UserError(f"weights in {run_dir} do not fit its config ({first})") from None
+    model = load_weights(build_classifier(config["model"]), tensors, run_dir)
     model.weights_sha256 = meta["weights_sha256"]
     return model.to(device).eval(), {**config, "weights_sha256": meta["weights_sha256"]}
 

@@ -122,6 +122,16 @@ def save_best(run_dir, model_state, model_config, info):
 
 # ---- loading a trained model ------------------------------------------------------
 
+def load_weights(model, tensors, run_dir):
+    """model with `tensors` loaded (strict); weights that do not fit the config -> UserError."""
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()[0]
+        raise UserError(f"weights in {run_dir} do not fit its config ({first})") from None
+    return model
+
+
 def load_model(run_dir_or_name, device="cpu"):
     """(model in eval mode, run config) from a run folder or shipped name (its best weights).
 
@@ -145,12 +155,7 @@ def load_model(run_dir_or_name, device="cpu"):
             tensors, compression = decode_state(stored, compression)
         except ValueError as e:
             raise UserError(f"{run_dir / BEST_NAME}: bad compressed weights ({e})") from None
-    model = build_model(config["model"])
-    try:
-        model.load_state_dict(tensors, strict=True)
-    except RuntimeError as e:
-        first = str(e).strip().splitlines()[0]
-        raise UserError(f"weights in {run_dir} do not fit its config ({first})") from None
+    model = load_weights(build_model(config["model"]), tensors, run_dir)
     if compression:
         from learned_codec.model_compression.storage import finish_model
         model = finish_model(model, compression, stored)
