@@ -270,14 +270,34 @@ def zlib_error():
     return zlib.error
 
 
+# A CIFAR-10 python batch is 10,000 x 3,072 bytes + labels + pickle framing (~31 MB).
+MAX_MEMBER_BYTES = 64 << 20
+READ_CHUNK = 1 << 20
+
+
 def read_member(tar, members, name, archive):
     if name not in members:
         raise UserError(f"{archive} has no {name}: is it the python version of CIFAR-10 "
                         f"(cifar-10-python.tar.gz)?")
-    f = tar.extractfile(members[name])
+    member = members[name]
+    if member.size > MAX_MEMBER_BYTES:  # the tar header's size, checked before reading
+        raise UserError(f"{archive}: {name} claims {member.size} bytes, more than a CIFAR-10 "
+                        f"batch can be ({MAX_MEMBER_BYTES})")
+    f = tar.extractfile(member)
     if f is None:
         raise UserError(f"{archive}: cannot read {name}")
-    return f.read()
+    chunks, total = [], 0
+    while True:  # bounded chunks: never more than the header's size (+1 to see a lie)
+        chunk = f.read(min(READ_CHUNK, member.size + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > member.size:
+            raise UserError(f"{archive}: {name} holds more bytes than its header's {member.size}")
+    if total != member.size:
+        raise UserError(f"{archive}: {name} is truncated ({total} of {member.size} bytes)")
+    return b"".join(chunks)
 
 
 def unpickle_member(tar, members, name, archive):
