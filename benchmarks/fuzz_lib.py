@@ -467,7 +467,8 @@ def cli_check(mutant, tmp, timeout=120):
 
 
 def run_fuzz(bases, n_mutants, seed=0, timeout=30, budget=2 << 30, cli_every=0, cli_dir=None,
-             deadline=None, progress=None, keep=20):
+             deadline=None, progress=None, keep=20, dump_dir=None,
+             slow_s=2.0):
     """Decode n_mutants mutants (round robin over the bases); -> counts dict."""
     rng = random.Random(seed)
     originals = [(b, Path(b["file"]).read_bytes()) for b in bases]
@@ -483,7 +484,16 @@ def run_fuzz(bases, n_mutants, seed=0, timeout=30, budget=2 << 30, cli_every=0, 
                 break
             base, data = originals[k % len(originals)]
             mutant, kind, what, invalid = mutate(data, rng)
+            t_m = time.time()
             res = worker.run(mutant, timeout)
+            t_m = time.time() - t_m
+            counts["slowest_s"] = max(counts.get("slowest_s", 0), round(t_m, 3))
+            if t_m > slow_s:
+                counts["slow"] = counts.get("slow", 0) + 1
+                ex = counts.setdefault("slow_examples", [])
+                if len(ex) < keep:
+                    ex.append({"base": base["name"], "kind": kind, "what": what, "seconds": round(t_m, 2),
+                               "status": res["status"], "message": res.get("message", "")[:120]})
             status = res["status"]
             if status in ("crash", "hang") or worker.proc.poll() is not None:
                 worker.close()
@@ -507,6 +517,12 @@ def run_fuzz(bases, n_mutants, seed=0, timeout=30, budget=2 << 30, cli_every=0, 
                 if len(ex) < keep:
                     ex.append({"base": base["name"], "kind": kind, "what": what,
                                "message": res.get("message", ""), "where": res.get("where", "")[-600:]})
+                if progress:
+                    print(f"{status}: {base['name']} {kind} {what}: {res.get('message', '')}",
+                          file=sys.stderr, flush=True)
+                if dump_dir:
+                    Path(dump_dir).mkdir(parents=True, exist_ok=True)
+                    (Path(dump_dir) / f"{status}-{k}.lcf").write_bytes(mutant)
             if cli_every and cli_dir and k % cli_every == 0:
                 verdict = cli_check(mutant, Path(cli_dir) / f"m{k}")
                 if verdict not in ("ok", "refused"):

@@ -19,7 +19,7 @@ Metadata keys (all required; validated before use):
     weights), height, width, frames (ints), fps (number > 0), quantizer
     (object: {"method": str, ...parameters}), mode (str), extra (object).
 
-Modes (one section per frame, except palette video files):
+Modes (one section per frame, except palette video files; never more sections than frames):
     intra          every frame coded on its own (codecs/learned.py); quantizer "entropy":
                    rANS strings (hyperprior: uvarint(len z) + z string + y string)
     latent-delta   uint8 symbols, non-key frames minus the previous frame's, mod 256;
@@ -93,6 +93,8 @@ def _crc(data):
 def pack(meta, sections):
     """Serialise metadata and a list of bytes sections into one .lcf file image."""
     _validate_meta(meta.to_json())
+    if len(sections) > meta.frames:
+        raise ValueError(f"{len(sections)} sections for {meta.frames} frames (at most one per frame)")
     if len(sections) > MAX_SECTIONS:
         raise ValueError(f"too many sections ({len(sections)} > {MAX_SECTIONS})")
     meta_bytes = json.dumps(meta.to_json(), sort_keys=True, separators=(",", ":")).encode()
@@ -158,8 +160,10 @@ def unpack(data):
     except (UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: deep nesting
         raise ContainerError(f"metadata is not valid JSON: {e}") from None
     meta = _validate_meta(meta_json)
+    if n_sections > meta.frames:  # every mode has at most one section per frame
+        raise ContainerError(f"file declares {meta.frames} frames but {n_sections} sections")
     table = r.take_checked(_ENTRY.size * n_sections, "section table")
-    entries = [_ENTRY.unpack_from(table, i * _ENTRY.size) for i in range(n_sections)]
+    entries = list(_ENTRY.iter_unpack(table))
     total = sum(length for length, _ in entries)
     remaining = len(data) - r.pos
     if total != remaining:
