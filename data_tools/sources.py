@@ -31,9 +31,9 @@ def load_image_folder(path, return_names=False):
     With return_names=True returns (images, file names in the same order).
 
     Every image must have the same height and width. PNG, JPEG, WebP and BMP are read;
-    other files are ignored. Grey or RGBA images are converted to RGB.
+    other files are ignored. Each is read by read_image_exact: converted to RGB only where
+    that keeps every bit (8-bit grey, palette, opaque alpha, EXIF rotation), else refused.
     """
-    from PIL import Image, UnidentifiedImageError
 
     folder = Path(path)
     if not folder.exists():
@@ -45,11 +45,7 @@ def load_image_folder(path, return_names=False):
         raise UserError(f"no images in {folder} (looked for {', '.join(IMAGE_SUFFIXES)})")
     images = []
     for f in files:
-        try:
-            with Image.open(f) as img:
-                images.append(np.asarray(img.convert("RGB"), dtype=np.uint8))
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-            raise UserError(f"{f} is not a readable image: {e}") from None
+        images.append(read_image_exact(f))
         if images[-1].shape != images[0].shape:
             h0, w0 = images[0].shape[:2]
             h, w = images[-1].shape[:2]
@@ -57,6 +53,51 @@ def load_image_folder(path, return_names=False):
                             f"{f.name} is {h}x{w}; resize them to one size first")
     stacked = np.stack(images)
     return (stacked, [f.name for f in files]) if return_names else stacked
+
+
+SUPPORTED_IMAGES = ("8 bits per channel: RGB, grey, black-and-white or palette, alpha only when "
+                    "fully opaque, one frame")
+
+
+def read_image_exact(path):
+    """One image file -> a writable uint8 H x W x 3 RGB array that holds every bit of it, or a
+    UserError saying why not (what is supported: SUPPORTED_IMAGES).
+
+    Converted exactly: 8-bit grey and black-and-white (the grey value in R, G and B), palette
+    images (their colours), alpha that is 255 everywhere (dropped), EXIF orientation (the
+    rotation / mirror applied, as a viewer shows the image). Refused, since RGB of 8 bits would
+    lose something: 16- and 32-bit images (PNG I;16 grey, 48-bit RGB, 64-bit RGBA, float),
+    any transparency, CMYK and other colour spaces, animated (multi-frame) files."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            n_frames = getattr(img, "n_frames", 1)
+            if n_frames > 1:
+                raise UserError(f"{path} is animated ({n_frames} frames): only single-frame images "
+                                f"are read; split it into frames first or encode it as a video file")
+            raw_modes = [str(t[3] if len(t) > 3 else "") for t in getattr(img, "tile", [])]
+            if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F") or any(
+                    ";16" in m or ";32" in m for m in raw_modes):
+                raise UserError(f"{path} has more than 8 bits per channel (mode {img.mode}"
+                                f"{', ' + raw_modes[0] if raw_modes else ''}): its bits would be lost; "
+                                f"supported: {SUPPORTED_IMAGES}")
+            img = ImageOps.exif_transpose(img)  # a copy with the orientation applied (exact)
+            mode = img.mode
+            if mode in ("RGB", "L", "1"):
+                return np.array(img.convert("RGB"), dtype=np.uint8)
+            if mode in ("P", "PA", "RGBA", "LA", "RGBa", "La"):
+                if mode == "P" and "transparency" not in img.info:
+                    return np.array(img.convert("RGB"), dtype=np.uint8)
+                rgba = np.array(img.convert("RGBA"), dtype=np.uint8)
+                if (rgba[..., 3] != 255).any():
+                    raise UserError(f"{path} has transparent pixels (mode {mode}): the alpha channel "
+                                    f"would be lost; supported: {SUPPORTED_IMAGES}")
+                return np.ascontiguousarray(rgba[..., :3])
+            raise UserError(f"{path} is a {mode} image: converting it to RGB would change its "
+                            f"values; supported: {SUPPORTED_IMAGES}")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as e:
+        raise UserError(f"{path} is not a readable image: {e}") from None
 
 
 # ----------------------------------------------------------------------------- video file
@@ -229,14 +270,34 @@ def zlib_error():
     return zlib.error
 
 
+# A CIFAR-10 python batch is 10,000 x 3,072 bytes + labels + pickle framing (~31 MB).
+MAX_MEMBER_BYTES = 64 << 20
+READ_CHUNK = 1 << 20
+
+
 def read_member(tar, members, name, archive):
     if name not in members:
         raise UserError(f"{archive} has no {name}: is it the python version of CIFAR-10 "
                         f"(cifar-10-python.tar.gz)?")
-    f = tar.extractfile(members[name])
+    member = members[name]
+    if member.size > MAX_MEMBER_BYTES:  # the tar header's size, checked before reading
+        raise UserError(f"{archive}: {name} claims {member.size} bytes, more than a CIFAR-10 "
+                        f"batch can be ({MAX_MEMBER_BYTES})")
+    f = tar.extractfile(member)
     if f is None:
         raise UserError(f"{archive}: cannot read {name}")
-    return f.read()
+    chunks, total = [], 0
+    while True:  # bounded chunks: never more than the header's size (+1 to see a lie)
+        chunk = f.read(min(READ_CHUNK, member.size + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > member.size:
+            raise UserError(f"{archive}: {name} holds more bytes than its header's {member.size}")
+    if total != member.size:
+        raise UserError(f"{archive}: {name} is truncated ({total} of {member.size} bytes)")
+    return b"".join(chunks)
 
 
 def unpickle_member(tar, members, name, archive):

@@ -26,6 +26,8 @@ _UMASK = _read_umask()  # read once, at import (reading it later would race othe
 def atomic_open(path, mode="wb"):
     """Open a temporary file next to `path`; on success it replaces `path`."""
     path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder: give a file name to write")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -152,7 +152,7 @@ def test_crafted_sections_with_valid_crcs_are_refused(codec):
     for secs in ([first + b"\x00"], [first[:-1]], [first, first]):  # bytes after, cut, extra section
         with pytest.raises(ContainerError):
             codec.decode(pack(video_meta, secs))
-    with pytest.raises(ContainerError, match="frames per section"):
+    with pytest.raises(ContainerError, match="frames.per.section"):
         video_meta.extra["frames_per_section"] = 0
         codec.decode(pack(video_meta, video_sections))
     with pytest.raises(ContainerError, match="screen size"):

@@ -55,6 +55,7 @@ class Codec(abc.ABC):
     is_baseline = False  # classic reference codecs set True: BD-rates use them as anchors
     container = ""       # what the counted bytes are, e.g. "raw Annex-B .264"
     progress = None      # optional callable(n): told of every n frames encoded or decoded
+    max_memory = None    # decode budget in bytes (codecs/schema.py); None: the default
 
     def report_progress(self, n):
         if self.progress is not None:

@@ -16,6 +16,7 @@ the header says {"method": "entropy"}.
 import torch
 
 from learned_codec.codecs.base import Codec, check_frames
+from learned_codec.codecs.schema import check_budget
 from learned_codec.container.format import (
     ContainerError,
     Meta,
@@ -167,6 +168,9 @@ class LearnedCodec(Codec):
 
     def decode(self, data):
         meta, sections = unpack(data)
+        if meta.mode != "intra":
+            raise ContainerError(f"not an intra file (mode {meta.mode!r}): open it with codec_for_file")
+        check_budget(meta, self.max_memory)  # the header's schema and the memory it asks for
         self.check_compatible(meta)
         if len(sections) != meta.frames:
             raise ContainerError(f"file declares {meta.frames} frames but holds {len(sections)}")

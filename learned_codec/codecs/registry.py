@@ -81,11 +81,23 @@ def default_model_for_file(meta, where="file"):
     return needed
 
 
-def codec_for_file(meta, model=None, device="cpu", where="file"):
-    """The codec that decodes a file of `meta`: its model (default: the shipped one that
-    wrote it) checked against the header, then the reader of the file's mode."""
+def codec_for_file(meta, model=None, device="cpu", where="file", max_memory=None):
+    """The codec that decodes a file of `meta`: the header validated (codecs/schema.py: every
+    field, and the memory its decode needs against `max_memory`, default 2 GiB) before any
+    model is loaded, its model (default: the shipped one that wrote it) checked against the
+    header, then the reader of the file's mode (with the same budget)."""
+    from learned_codec.codecs.schema import check_budget, max_memory as budget
+
+    limit = budget(max_memory)
+    check_budget(meta, limit, where)
     model = model or default_model_for_file(meta, where)
     check_model_for_file(meta, model, where)
+    codec = _codec_for_mode(meta, model, device, where)
+    codec.max_memory = limit
+    return codec
+
+
+def _codec_for_mode(meta, model, device, where):
     mode = MODES[meta.mode]
     if mode.name == "palette":
         from learned_codec.palette.codec import PaletteCodec

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from learned_codec.codecs.base import Codec, check_frames
+from learned_codec.codecs.schema import check_budget
 from learned_codec.container.format import ContainerError, Meta, pack, unpack
 from learned_codec.quant.latent import pack_symbols, unpack_symbols
 
@@ -75,9 +76,8 @@ class _VideoCodec(Codec):
         meta, sections = unpack(data)
         if meta.mode != self.mode:
             raise ContainerError(f"not a {self.mode} video file (mode {meta.mode!r})")
-        gop = meta.extra.get("gop")
-        if not isinstance(gop, int) or isinstance(gop, bool) or not 1 <= gop <= meta.frames:
-            raise ContainerError(f"invalid key-frame interval {gop!r}")
+        # gop may exceed the frame count (a file shorter than one group of pictures)
+        gop = check_budget(meta, self.max_memory)["gop"]
         self.image.check_compatible(meta)
         code_shape = self.image.expected_code_shape(meta)
         if len(sections) != meta.frames:

@@ -176,6 +176,8 @@ def run(args):
 
 
 def run_train(args):
+    import contextlib
+
     from learned_codec.classify.data import source_options
     from learned_codec.classify.pipeline import (
         fit_and_test,
@@ -186,14 +188,24 @@ def run_train(args):
     from learned_codec.classify.run import save_classifier_run
     from learned_codec.fileio import check_writable_dir
 
-    check_writable_dir(args.out)
-    splits = load_splits(args.dataset, args.train_size, args.val_size, args.test_size, args.seed,
-                         **source_options(args))
-    model, config, metrics = fit_and_test(
-        splits, splits.train_x, splits.val_x, splits.test_x, arch=args.arch, train=train_options(args),
-        model_options=model_options(args),
-        normalize=args.normalize, device=args.device, progress=not args.quiet)
-    save_classifier_run(args.out, model, config, metrics)
+    from pathlib import Path
+
+    out = Path(args.out)
+    existed = out.exists()
+    check_writable_dir(out)
+    try:
+        splits = load_splits(args.dataset, args.train_size, args.val_size, args.test_size, args.seed,
+                             **source_options(args))
+        model, config, metrics = fit_and_test(
+            splits, splits.train_x, splits.val_x, splits.test_x, arch=args.arch, train=train_options(args),
+            model_options=model_options(args),
+            normalize=args.normalize, device=args.device, progress=not args.quiet)
+        save_classifier_run(out, model, config, metrics)
+    except BaseException:
+        if not existed:  # a failed run leaves no empty output folder behind
+            with contextlib.suppress(OSError):
+                out.rmdir()  # only when empty: never removes what was written
+        raise
     print(f"classifier {args.arch} on {args.dataset}: {splits.sizes['train']} train images, "
           f"{metrics['epochs_run']} epochs, val acc {metrics['val_acc']:.4f}, "
           f"test acc {metrics['test_acc']:.4f} on {splits.sizes['test']} test images -> {args.out}")

@@ -95,16 +95,10 @@ def load_input(path, max_frames=None):
 
 
 def _load_image(path):
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
+    """One image as uint8 1 x H x W x 3, every bit kept or refused (data_tools/sources.py)."""
+    from data_tools.sources import read_image_exact
 
-    from learned_codec.errors import UserError
-
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))[None]
-    except (UnidentifiedImageError, OSError) as e:
-        raise UserError(f"cannot read image {path}: {e}") from None
+    return read_image_exact(path)[None]
 
 
 def choose_model(frames):

@@ -97,7 +97,23 @@ def add_arguments(parser):
     parser.add_argument("--max-steps", type=int, default=None, help=argparse.SUPPRESS)
 
 
+def check_args(args):
+    """Range checks of the numeric options, before any data is loaded or epoch is spent."""
+    from learned_codec.errors import UserError
+
+    for name, lo in (("epochs", 1), ("batch_size", 1), ("frames_per_epoch", 1), ("val_frames", 1),
+                     ("ssim_frames", 0), ("checkpoint_every", 1), ("code_size", 1), ("max_steps", 1)):
+        v = getattr(args, name, None)
+        if v is not None and v < lo:
+            raise UserError(f"--{name.replace('_', '-')} must be >= {lo}, got {v}")
+    for name in ("lr", "lmbda"):
+        v = getattr(args, name, None)
+        if v is not None and not v > 0:
+            raise UserError(f"--{name} must be > 0, got {v}")
+
+
 def run(args):
+    check_args(args)
     opts = {k: v for k, v in vars(args).items() if not k.startswith("_") and k != "command"}
     if args.arch == "palette":  # fitted by counting, not by gradient steps
         from learned_codec.palette.fit import fit

@@ -19,7 +19,7 @@ Metadata keys (all required; validated before use):
     weights), height, width, frames (ints), fps (number > 0), quantizer
     (object: {"method": str, ...parameters}), mode (str), extra (object).
 
-Modes (one section per frame, except palette video files):
+Modes (one section per frame, except palette video files; never more sections than frames):
     intra          every frame coded on its own (codecs/learned.py); quantizer "entropy":
                    rANS strings (hyperprior: uvarint(len z) + z string + y string)
     latent-delta   uint8 symbols, non-key frames minus the previous frame's, mod 256;
@@ -56,6 +56,8 @@ MAX_META_BYTES = 1 << 20
 MAX_SECTIONS = 1 << 22
 MAX_SIDE = 1 << 14
 MAX_FRAMES = 1 << 24
+MAX_JSON_DEPTH = 16  # metadata nests 3 deep; deeper JSON is refused before it is parsed
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _SHA256 = re.compile(r"^([0-9a-f]{64})?$")
 
 
@@ -91,6 +93,8 @@ def _crc(data):
 def pack(meta, sections):
     """Serialise metadata and a list of bytes sections into one .lcf file image."""
     _validate_meta(meta.to_json())
+    if len(sections) > meta.frames:
+        raise ValueError(f"{len(sections)} sections for {meta.frames} frames (at most one per frame)")
     if len(sections) > MAX_SECTIONS:
         raise ValueError(f"too many sections ({len(sections)} > {MAX_SECTIONS})")
     meta_bytes = json.dumps(meta.to_json(), sort_keys=True, separators=(",", ":")).encode()
@@ -150,12 +154,16 @@ def unpack(data):
         raise ContainerError(f"section count {n_sections} exceeds {MAX_SECTIONS}")
     meta_bytes = r.take_checked(meta_len, "metadata")
     try:
-        meta_json = json.loads(meta_bytes.decode("utf-8"))
+        text = meta_bytes.decode("utf-8")
+        _check_depth(text)
+        meta_json = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError) as e:  # RecursionError: deep nesting
         raise ContainerError(f"metadata is not valid JSON: {e}") from None
     meta = _validate_meta(meta_json)
+    if n_sections > meta.frames:  # every mode has at most one section per frame
+        raise ContainerError(f"file declares {meta.frames} frames but {n_sections} sections")
     table = r.take_checked(_ENTRY.size * n_sections, "section table")
-    entries = [_ENTRY.unpack_from(table, i * _ENTRY.size) for i in range(n_sections)]
+    entries = list(_ENTRY.iter_unpack(table))
     total = sum(length for length, _ in entries)
     remaining = len(data) - r.pos
     if total != remaining:
@@ -170,6 +178,23 @@ def unpack(data):
     return meta, sections
 
 
+def _check_depth(text):
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH (strings skipped), before parsing it."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return
+    depth = 0
+    for c in _JSON_STRING.sub("", text):
+        if c in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise ContainerError(f"metadata JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+        elif c in "]}":
+            depth -= 1
+
+
+META_KEYS = ("arch", "weights_sha256", "height", "width", "frames", "fps", "quantizer", "mode", "extra")
+
+
 def _validate_meta(m):
     def need(key, types, check=None, desc=""):
         if key not in m:
@@ -181,6 +206,10 @@ def _validate_meta(m):
 
     if not isinstance(m, dict):
         raise ContainerError("metadata is not a JSON object")
+    unknown = sorted(set(m) - set(META_KEYS))
+    if unknown:
+        raise ContainerError(f"metadata has unknown field(s) {', '.join(map(repr, unknown))[:80]}; "
+                             f"known: {', '.join(META_KEYS)}")
     arch = need("arch", str, lambda v: 0 < len(v) <= 64)
     sha = need("weights_sha256", str, lambda v: bool(_SHA256.match(v)), " (64 hex chars)")
     h = need("height", int, lambda v: 0 < v <= MAX_SIDE)

@@ -86,20 +86,91 @@ def model_config(config):
             f"unknown option(s) {', '.join(unknown)} for arch {spec.name}; "
             f"known: {', '.join(sorted(spec.defaults))}"
         )
-    return {**default_config(spec.name), **config}
+    config = {**default_config(spec.name), **config}
+    check_ranges(config)
+    return config
+
+
+MAX_SIDE = 1 << 14
+MAX_PIXELS = 4096 * 4096
+MAX_PARAMETERS = 2 * 10 ** 9      # 8 GB of float32 weights (the reference fc-deep has 0.83 G)
+# option -> (what it is, check): every option of every architecture, checked before building.
+_INT_RANGES = {"code_channels": (1, 4096), "code_size": (1, 1 << 20), "N": (1, 1024), "M": (1, 1024),
+               "colours": (1, 256), "backgrounds": (1, 32)}
+
+
+_DENSE = ("fc", "fc-deep", "vae")  # dense layers: size grows with code_size x pixels (counted first)
+
+
+def _is_int(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _int_pair(v, lo, hi):
+    return isinstance(v, (list, tuple)) and len(v) == 2 and all(_is_int(d) and lo <= d <= hi for d in v)
+
+
+def check_ranges(config):
+    """Every size option an int within bounds (UserError naming the option and its range),
+    so that a config never asks for a negative or absurd allocation."""
+    arch = config.get("arch")
+
+    def bad(key, allowed):
+        raise UserError(f"model option {key}={config[key]!r:.60} for arch {arch} is invalid: {allowed}")
+
+    for key, (lo, hi) in _INT_RANGES.items():
+        if key in config and not (_is_int(config[key]) and lo <= config[key] <= hi):
+            bad(key, f"an int in [{lo}, {hi}]")
+    for key in ("frame_size", "screen_size"):
+        if key in config:
+            v = config[key]
+            if not _int_pair(v, 1, MAX_SIDE) or v[0] * v[1] > MAX_PIXELS:
+                bad(key, f"[height, width], ints in [1, {MAX_SIDE}], at most {MAX_PIXELS} pixels")
+    if "grid" in config and not _int_pair(config["grid"], 1, 256):
+        bad("grid", "[rows, columns], ints in [1, 256]")
+    if "hidden" in config:
+        v = config["hidden"]
+        if not isinstance(v, (list, tuple)) or not 1 <= len(v) <= 16 or \
+                not all(_is_int(d) and 1 <= d <= 1 << 16 for d in v):
+            bad("hidden", f"a list of 1 to 16 ints in [1, {1 << 16}]")
+    if "lmbda" in config:
+        v = config["lmbda"]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 < v < 1e6:
+            bad("lmbda", "a number in (0, 1e6)")
+    if "blocks" in config and config["blocks"] not in ("per-position", "shared"):
+        bad("blocks", "per-position or shared")
 
 
 def build_model(config):
-    """nn.Module for a model config (or run config); bad options -> UserError."""
+    """nn.Module for a model config (or run config); bad options -> UserError. Sizes are
+    range-checked (check_ranges); for the dense architectures (fc, fc-deep, vae) the parameter
+    count is taken on the meta device (no memory) before the real model is built: more than
+    MAX_PARAMETERS is refused (the convolutional ones are bounded by their option ranges)."""
     config = model_config(config)
     spec = get_arch(config["arch"])
     options = {k: v for k, v in config.items() if k != "arch"}
-    try:
-        model = spec.builder(**options)
-    except (TypeError, ValueError) as e:
-        raise UserError(f"cannot build {spec.name} from {options}: {e}") from None
+    import torch
+
+    if spec.name in _DENSE and torch.get_default_device().type != "meta":
+        params = sum(p.numel() for p in _build(spec, options, device="meta").parameters())
+        if params > MAX_PARAMETERS:
+            raise UserError(f"{spec.name} with {options} would have {params} parameters "
+                            f"({params * 4 / 2**30:.1f} GiB of float32), more than {MAX_PARAMETERS}")
+    model = _build(spec, options)
     model.config = config
     return model
+
+
+def _build(spec, options, device=None):
+    import contextlib
+
+    import torch
+
+    try:
+        with torch.device(device) if device else contextlib.nullcontext():
+            return spec.builder(**options)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise UserError(f"cannot build {spec.name} from {options}: {e}") from None
 
 
 def count_parameters(config_or_model):

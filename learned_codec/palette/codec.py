@@ -44,7 +44,9 @@ import numpy as np
 
 from learned_codec.codecs.base import Codec, check_frames
 from learned_codec.codecs.baselines import webp_lossless
+from learned_codec.codecs.schema import PALETTE_RENDER_BATCH, check_budget
 from learned_codec.container.format import (
+    MAX_FRAMES,
     ContainerError,
     Meta,
     check_binding,
@@ -69,8 +71,8 @@ MODE = "palette"
 
 def _split_sections(sections, meta):
     """Container sections -> one bytes object per frame (every length checked)."""
-    per = meta.extra.get("frames_per_section")
-    if not isinstance(per, int) or isinstance(per, bool) or not 1 <= per <= meta.frames:
+    per = meta.extra.get("frames_per_section")  # the gop: may exceed the frame count
+    if not isinstance(per, int) or isinstance(per, bool) or not 1 <= per <= MAX_FRAMES:
         raise ContainerError(f"invalid frames per section {per!r}")
     if len(sections) != -(-meta.frames // per):
         raise ContainerError(f"file declares {meta.frames} frames in sections of {per} "
@@ -174,10 +176,17 @@ class PaletteCodec(Codec):
         return screens, self.render(screens, form)
 
     def render(self, screens, form="resized"):
-        """uint8 N x sh x sw palette indices -> uint8 N x H x W x 3 frames (Pillow-exact)."""
+        """uint8 N x sh x sw palette indices -> uint8 N x H x W x 3 frames (Pillow-exact),
+        PALETTE_RENDER_BATCH frames at a time (the resize's float64 temporaries are ~80 B/pixel)."""
         if form == "raw":
             return self.palette[screens]
-        return resize_height(self.palette[screens], self.frame_size[0])
+        if len(screens) <= PALETTE_RENDER_BATCH:
+            return resize_height(self.palette[screens], self.frame_size[0])
+        out = np.empty((len(screens), *self.frame_size, 3), dtype=np.uint8)
+        for i in range(0, len(screens), PALETTE_RENDER_BATCH):
+            out[i:i + PALETTE_RENDER_BATCH] = resize_height(self.palette[screens[i:i + PALETTE_RENDER_BATCH]],
+                                                            self.frame_size[0])
+        return out
 
     # ---- codec interface --------------------------------------------------------
 
@@ -222,6 +231,9 @@ class PaletteCodec(Codec):
 
     def decode(self, data):
         meta, sections = unpack(data)
+        if meta.mode != MODE:
+            raise ContainerError(f"not a palette file (mode {meta.mode!r})")
+        check_budget(meta, self.max_memory)  # the header's schema and the memory it asks for
         self.check_compatible(meta)
         frame_bytes = _split_sections(sections, meta)
         form = meta.extra.get("form", "resized")  # files written before raw screens: resized

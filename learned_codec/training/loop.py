@@ -55,6 +55,7 @@ process; rank 0 alone validates and writes. Mixed precision (bfloat16 autocast)
 and torch.compile are used on CUDA only.
 """
 import math
+import os
 import signal
 import sys
 import time
@@ -81,6 +82,7 @@ from learned_codec.training.distributed import Dist
 from learned_codec.training.losses import compute_loss
 from learned_codec.training.presets import (
     AUX_LR,
+    check_train_options,
     code_entries,
     is_entropy_arch,
     new_run_config,
@@ -145,6 +147,13 @@ class Run:
         self.resume = bool(opts.get("resume"))
         self.config = self.last = None
         run_dir = self.run_dir
+        main = os.environ.get("RANK", "0") == "0"  # under torchrun, rank 0 alone cleans the folder
+        if run_dir.is_dir() and main:
+            run_folder.remove_stale_tmp(run_dir)  # left by a killed run
+        if self.resume and run_folder.stopped_before_first_checkpoint(run_dir):
+            if main:
+                run_folder.restart(run_dir)  # nothing to resume: start again (said on stderr)
+            self.resume = False
         if self.resume:
             if not run_folder.has_last(run_dir):
                 raise UserError(f"--resume: {run_dir} has no checkpoint to resume (no {run_folder.LAST_POINTER})")
@@ -154,7 +163,11 @@ class Run:
             self.last = run_folder.load_last(run_dir)  # corrupt -> UserError, before anything is written
             if opts.get("epochs") is not None:
                 self.config["train"]["epochs"] = int(opts["epochs"])
+            check_train_options(self.config.get("train"), f"{run_dir}/config.json")
         elif run_folder.has_last(run_dir) or (run_dir / ckpt.BEST_NAME).exists():
+            if run_folder.stopped_before_first_checkpoint(run_dir):
+                raise UserError(f"{run_dir} holds a run stopped before its first checkpoint (weights, no "
+                                f"{run_folder.LAST_POINTER}): pass --resume to start it again, or choose another --out")
             # (A config.json alone, from a run that died before its first checkpoint, holds
             # nothing to lose and is overwritten.)
             raise UserError(f"{run_dir} already holds a run: pass --resume to continue it, or choose another --out")

@@ -141,6 +141,28 @@ def code_entries(model, frame_size):
     return int(n)
 
 
+# option -> (lowest, highest, may be None): checked up front, before any data is loaded.
+TRAIN_RANGES = {"epochs": (1, 10 ** 6, False), "batch_size": (1, 1 << 16, False),
+                "frames_per_epoch": (1, 1 << 31, True), "val_frames": (1, 1 << 31, True),
+                "ssim_frames": (0, 1 << 31, True), "checkpoint_every": (1, 10 ** 6, False)}
+
+
+def check_train_options(p, where="options"):
+    """Range-check training options (a run config's "train", or the CLI's): UserError naming
+    the option, e.g. --checkpoint-every 0 (which used to fail after a whole epoch)."""
+    if not isinstance(p, dict):
+        raise UserError(f"{where}: no training options")
+    for key, (lo, hi, optional) in TRAIN_RANGES.items():
+        v = p.get(key)
+        if v is None and (optional or key not in p):
+            continue
+        if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+            raise UserError(f"{where}: --{key.replace('_', '-')} must be an int in [{lo}, {hi}], not {v!r:.40}")
+    lr = p.get("lr")
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < 10):
+        raise UserError(f"{where}: --lr must be a number in (0, 10), not {lr!r:.40}")
+
+
 def new_run_config(opts, frame_size, data_dir, n_train, n_val, device_kind):
     arch = opts["arch"]
     get_arch(arch)  # unknown arch -> UserError before anything else
@@ -172,8 +194,7 @@ def new_run_config(opts, frame_size, data_dir, n_train, n_val, device_kind):
         if arch not in ("conv4", "conv5"):
             raise UserError(f"--crop applies to the fully convolutional conv4 and conv5, not {arch}")
         p["crop"] = crop
-    if p["epochs"] < 1 or p["batch_size"] < 1 or not p["lr"] > 0:
-        raise UserError("--epochs and --batch-size must be >= 1 and --lr > 0")
+    check_train_options(p)
     model_config = make_model_config(arch, opts.get("code_size"), blocks, frame_size, opts.get("lmbda"))
     # Internal (not on the command line): extra model options, e.g. small fc-deep
     # hidden widths for tests; validated by the registry like any model config.

@@ -8,7 +8,9 @@
 
 The step folder is written completely before last.json points at it, so a kill at any
 moment leaves the previous state intact (models/checkpoint.py: the rest of a run folder)."""
+import re
 import shutil
+import sys
 from pathlib import Path
 
 import torch
@@ -105,3 +107,50 @@ def load_last(run_dir):
     rng = {k: v for k, v in trainer.items() if k.startswith("rng.")}
     return {"model": model_state, "optimizer": optimizer, "rng": rng, "state": state,
             "folder": folder}
+
+
+# What a run folder holds (models/checkpoint.py, training/validation.py): anything else in it
+# means the folder is not (only) a training run's, and it is never restarted over.
+RUN_FILES = ("config.json", "model.safetensors", "metrics.jsonl", "test_metrics.json", CHECKPOINTS_DIR)
+_TMP = re.compile(r"^\..+\.[A-Za-z0-9_]{6,}\.tmp$")  # fileio.atomic_open's mkstemp names
+
+
+def remove_stale_tmp(run_dir):
+    """Remove the temporary files (.NAME.XXXXXXXX.tmp) a killed run left in its folder and its
+    checkpoint folders; -> the number removed. (Two runs in one folder at once are not supported.)"""
+    run_dir = Path(run_dir)
+    removed = 0
+    folders = [run_dir] + ([p for p in (run_dir / CHECKPOINTS_DIR).iterdir() if p.is_dir()]
+                           if (run_dir / CHECKPOINTS_DIR).is_dir() else [])
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for p in folder.iterdir():
+            if _TMP.match(p.name) and p.is_file():
+                p.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def stopped_before_first_checkpoint(run_dir):
+    """True when `run_dir` exists, has no last.json and holds nothing but a run's own files
+    (config, best weights, metrics, checkpoint folders): a run killed before its first
+    checkpoint was complete, with no state to resume."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir() or has_last(run_dir):
+        return False
+    return all(p.name in RUN_FILES or _TMP.match(p.name) for p in run_dir.iterdir())
+
+
+def restart(run_dir):
+    """Clear a run folder stopped before its first checkpoint (stopped_before_first_checkpoint)
+    so that the run starts again from scratch, saying so on stderr."""
+    run_dir = Path(run_dir)
+    print(f"{run_dir}: the run there stopped before its first checkpoint ({LAST_POINTER} missing), "
+          f"so it has no state to resume: starting it again from scratch", file=sys.stderr)
+    for name in RUN_FILES:
+        p = run_dir / name
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        elif p.exists():
+            p.unlink(missing_ok=True)
