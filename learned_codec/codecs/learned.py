@@ -28,11 +28,17 @@ from learned_codec.models import frames_to_tensor
 from learned_codec.models.inference import inference_copy
 from learned_codec.quant.entropy import EntropyCoding
 from learned_codec.quant.latent import make_quantizer
+from learned_codec.quant.training import trained_code_range
 
 BATCH = 16
 
 
 MAX_PIXELS = 4096 * 4096  # per frame; a header may not ask for more
+
+
+def trained_quant(config):
+    """The latent quantization a run was trained with (its default at test time)."""
+    return config.get("quant") or config.get("train", {}).get("quant") or "none"
 
 
 class LearnedCodec(Codec):
@@ -49,6 +55,8 @@ class LearnedCodec(Codec):
         self.weights_sha256 = config["weights_sha256"]
         self.quant = quant
         self.quantizer = self._make_quantizer(quant, quant_params or {})
+        # The range the decoder was trained on; every test-time quantizer sees the code in it.
+        self.code_range = trained_code_range(trained_quant(config))
         self.device = torch.device(device)
         self.fps = float(fps)
         self._code_shapes = {}
@@ -70,8 +78,7 @@ class LearnedCodec(Codec):
         from learned_codec.models.checkpoint import load_model
 
         model, config = load_model(run_dir_or_name, device=device)
-        trained_quant = config.get("quant") or config.get("train", {}).get("quant") or "none"
-        codec = cls(model, config, quant=quant or trained_quant, quant_params=quant_params,
+        codec = cls(model, config, quant=quant or trained_quant(config), quant_params=quant_params,
                     device=device)
         codec.setting = " ".join([str(run_dir_or_name)] + [f"{k}={v}" for k, v in sorted(quant_params.items())])
         return codec
@@ -85,12 +92,13 @@ class LearnedCodec(Codec):
 
     @torch.no_grad()
     def encode_codes(self, frames):
-        """uint8 N x H x W x 3 -> float32 codes N x *code_shape (CPU)."""
+        """uint8 N x H x W x 3 -> float32 codes N x *code_shape (CPU), in the trained range."""
         codes = []
         for i in range(0, len(frames), BATCH):
             x = torch.from_numpy(frames[i:i + BATCH]).to(self.device)
             x = x.permute(0, 3, 1, 2).float().div_(255.0)
-            codes.append(self.runtime.encode(x).float().cpu())
+            z = self.runtime.encode(x).float().cpu()
+            codes.append(z.clamp(*self.code_range) if self.code_range else z)
             self.report_progress(len(x))
         return torch.cat(codes)
 
