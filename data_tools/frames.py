@@ -57,17 +57,22 @@ def load_split(root, split, mmap=False):
     return arr
 
 
+def save_npz(path, arrays):
+    """Write named arrays as a deflated .npz atomically; byte-identical for equal input
+    (np.savez stamps each entry with the current time)."""
+    with atomic_open(path, "wb") as f:
+        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+            for name, arr in arrays.items():
+                buf = io.BytesIO()
+                np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                z.writestr(info, buf.getvalue())
+
+
 def save_video(root, index, frames):
     """Write one episode's frames losslessly (deflate); byte-identical for equal input."""
-    frames = np.ascontiguousarray(frames, dtype=np.uint8)
-    buf = io.BytesIO()
-    np.save(buf, frames, allow_pickle=False)
-    with atomic_open(video_path(root, index), "wb") as f:
-        # Fixed timestamp in the zip entry so the same frames give the same bytes.
-        with zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
-            info = zipfile.ZipInfo("frames.npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, buf.getvalue())
+    save_npz(video_path(root, index), {"frames": np.ascontiguousarray(frames, dtype=np.uint8)})
 
 
 def load_video(root, index):

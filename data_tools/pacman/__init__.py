@@ -5,6 +5,7 @@ layout of `data_tools.frames`:
 
     videos/video_XXX.npz   uint8 T x 200 x 160 x 3, every FRAME_SKIP-th emulator frame
     images/<split>.npy     uint8 N x 200 x 160 x 3, every IMAGE_EVERY-th recorded frame
+    tasks/<split>.npz      per image: situation labels, maze, sprite positions (tasks.py)
     manifest.json          seed, sizes, splits, diversity (colours, mazes, situations)
 
 Frames are 210 x 160 RGB from the emulator, resized to height 200 x width 160 with Pillow's
@@ -41,10 +42,11 @@ The three Atari ghosts besides the red one are drawn on alternate frames (flicke
 recorded frame skip is odd (3): consecutive recorded frames show both halves.
 
 Modules: emulator.py (ALE, RAM, mazes), player.py (the look-ahead player), labels.py
-(situation labels), episode.py (one game), dataset.py (the data set, manifest, exports).
+(situation labels), tasks.py (the downstream task set), episode.py (one game), dataset.py (the data set, manifest, exports).
 """
 from data_tools.pacman.dataset import *  # noqa: F401,F403
 from data_tools.pacman.emulator import *  # noqa: F401,F403
 from data_tools.pacman.episode import *  # noqa: F401,F403
 from data_tools.pacman.labels import *  # noqa: F401,F403
 from data_tools.pacman.player import *  # noqa: F401,F403
+from data_tools.pacman.tasks import *  # noqa: F401,F403

@@ -19,6 +19,7 @@ from data_tools.pacman.emulator import (
 from data_tools.pacman.episode import distinct_colours, episode_plan, play_episode
 from data_tools.pacman.labels import SITUATIONS
 from data_tools.pacman.player import DECIDE_EVERY, HORIZON, LEVEL_ASSIST_FRAMES
+from data_tools.pacman.tasks import SPRITES, concat_tasks, save_tasks, select
 from learned_codec.errors import UserError
 from learned_codec.fileio import check_writable_dir
 
@@ -50,7 +51,7 @@ def _make_video(job):
     """Worker: play game `index`, write its video file; return its images and summary."""
     root, seed, index, n_frames = job
     plan = episode_plan(seed, index)
-    frames, labels, summary, raw_colours = play_episode(plan, n_frames)
+    frames, labels, summary, raw_colours, tasks = play_episode(plan, n_frames)
     F.save_video(root, index, frames)
     keep = slice(0, None, IMAGE_EVERY)
     images = frames[keep]
@@ -66,7 +67,7 @@ def _make_video(job):
                    situation_images=image_situations,
                    video_sha256=file_sha256(F.video_path(root, index)))
     summary["frames_per_maze"] = {str(k): v for k, v in sorted(summary["frames_per_maze"].items())}
-    return images, summary, raw_colours, distinct_colours(images)
+    return images, summary, raw_colours, distinct_colours(images), select(tasks, keep)
 
 
 def file_sha256(path):
@@ -99,13 +100,16 @@ def make_dataset(out_dir, videos=30, seed=0, progress=True, frames_per_video=FRA
     jobs = [(str(root), seed, i, frames_per_video) for i in range(videos)]
     results = run_jobs(jobs, workers or default_workers(videos), progress)
     per_split = {s: [] for s in F.SPLITS}
-    for (images, summary, _, _), split in zip(results, split_names):
+    tasks_per_split = {s: [] for s in F.SPLITS}
+    for (images, summary, _, _, tasks), split in zip(results, split_names):
         summary["split"] = split
         per_split[split].append(images)
+        tasks_per_split[split].append(tasks)
     for split in F.SPLITS:
         arrays = per_split[split]
         data = np.concatenate(arrays) if arrays else np.zeros((0, F.FRAME_H, F.FRAME_W, 3), np.uint8)
         F.save_split(root, split, data)
+        save_tasks(root, split, concat_tasks(tasks_per_split[split]))
     manifest = build_manifest(seed, frames_per_video, split_names, results)
     F.save_manifest(root, manifest)
     return manifest
@@ -156,7 +160,7 @@ def build_manifest(seed, frames_per_video, split_names, results):
     splits = {name: [i for i, s in enumerate(split_names) if s == name] for name in F.SPLITS}
     return {
         "dataset": "ms_pacman",
-        "format_version": 1,
+        "format_version": 2,
         "source": "Arcade Learning Environment (ale-py), Ms. Pac-Man ROM, Atari 2600",
         "seed": seed,
         "videos": len(summaries),
@@ -187,6 +191,12 @@ def build_manifest(seed, frames_per_video, split_names, results):
         "situations": {"frames": dict(sorted(situations_frames.items())),
                        "images": dict(sorted(situations_images.items())),
                        "names": list(SITUATIONS)},
+        "tasks": {"files": "tasks/<split>.npz, one row per image of images/<split>.npy",
+                  "fields": {"situations": "multi-hot in situations.names order",
+                             "maze": "0..3 (ram[0])",
+                             "positions": "x, y in image pixels of " + ", ".join(SPRITES),
+                             "on_screen": "1 where the position is inside the maze area"},
+                  "ram_to_screen": "raw x = ram_x - 8, raw y = ram_y + 6; image y = raw y * 200/210"},
         "player": {"kind": "look-ahead with emulator snapshots", "decide_every": DECIDE_EVERY,
                    "horizon": HORIZON, "level_assist_after_frames": LEVEL_ASSIST_FRAMES,
                    "assist_keeps_pellets": ASSIST_KEEP},

@@ -19,6 +19,7 @@ from data_tools.pacman.emulator import (
 )
 from data_tools.pacman.labels import DEATH_LOOKBACK, STUCK_FINISH_FRAMES, Labeller
 from data_tools.pacman.player import DECIDE_EVERY, LEVEL_ASSIST_FRAMES, LookaheadPlayer
+from data_tools.pacman.tasks import sprite_positions_raw, task_arrays
 
 
 def episode_plan(seed, index):
@@ -43,7 +44,10 @@ def resize_frame(screen):
 
 
 def play_episode(plan, n_frames):
-    """Play one game; returns (frames uint8 T x 200 x 160 x 3, labels per frame, summary)."""
+    """Play one game.
+
+    Returns (frames uint8 T x 200 x 160 x 3, situation names per frame, summary, raw colours,
+    the downstream task arrays of every frame: tasks.task_arrays)."""
     from ale_py import Action
 
     ale = new_emulator(plan["ale_seed"], plan["mode"])
@@ -56,7 +60,7 @@ def play_episode(plan, n_frames):
         warp_to_maze(ale, plan["start_maze"])
     labeller = Labeller(warped)
     pellet_map = probe_pellets(ale)
-    frames, labels = [], []
+    frames, labels, mazes, positions = [], [], [], []
     raw_colours = set()
     stats = {"finishing_assists": 0, "pellets_removed_by_assist": 0, "extra_lives_given": 0,
              "lives_lost": 0, "levels_cleared": 0, "finish_repairs": 0}
@@ -101,6 +105,8 @@ def play_episode(plan, n_frames):
             frames.append(resize_frame(screen))
             labels.append(set(labeller.labels(ram, screen, frame_no)))
             maze = int(ram[RAM_MAZE])
+            mazes.append(maze)
+            positions.append(sprite_positions_raw(ram))
             frames_per_maze[maze] = frames_per_maze.get(maze, 0) + 1
             if len(frames) % IMAGE_EVERY == 1:
                 raw_colours |= distinct_colours(screen)
@@ -109,7 +115,9 @@ def play_episode(plan, n_frames):
     summary = dict(plan, frames=len(frames), score=int(score), emulator_frames=frame_no,
                    levels=list(dict.fromkeys(levels)), frames_per_maze=frames_per_maze,
                    game_over=bool(ale.game_over()), **stats)
-    return np.stack(frames), [sorted(lab) for lab in labels], summary, raw_colours
+    labels = [sorted(lab) for lab in labels]
+    tasks = task_arrays(list(zip(labels, mazes, positions)))
+    return np.stack(frames), labels, summary, raw_colours, tasks
 
 
 def distinct_colours(frames):
