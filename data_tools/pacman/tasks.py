@@ -66,6 +66,8 @@ def task_arrays(records):
     situations = np.zeros((n, len(SITUATIONS)), np.uint8)
     for i, (names, _, _) in enumerate(records):
         for name in names:
+            if name not in SITUATIONS:
+                raise UserError(f"unknown situation label {name!r}; the labels are {', '.join(SITUATIONS)}")
             situations[i, SITUATIONS.index(name)] = 1
     maze = np.array([m for _, m, _ in records], np.int64).reshape(n)
     raw = np.stack([p for _, _, p in records]) if n else np.zeros((0, len(SPRITES), 2), np.float32)

@@ -16,21 +16,31 @@ Sub-commands:
   collapse        the notebook's "vanishing gradient" below quality 50: its setup as written
                   against the fixed one
   plot            redraw a results folder's plots (e.g. time to another target accuracy)
+  codecs          the Pac-Man task on codecs' decoded frames (--dataset pacman): train on
+                  originals, test on JPEG 4:4:4/4:2:0, WebP, AVIF, H.264, AV1 and the learned
+                  codecs at several rates; optionally train on a codec's frames too
 
 Data: --dataset fashion-mnist (Debian package, default), cifar10 (--cifar-tarball PATH to
 cifar-10-python.tar.gz), folder (--folder ROOT with one sub-folder per class, e.g. labelled
-Pac-Man frames). Nothing is downloaded. Runs on the GPU when one is present.
+Pac-Man frames), pacman (--data DIR made by `learned-codec data pacman`: per 200x160 frame,
+12 situation labels, the maze and the positions of Ms. Pac-Man and the four ghosts; the
+models are multi-task: notebook-cnn adapted to 200x160, or small-resnet). Nothing is
+downloaded. Runs on the GPU when one is present.
 """
 
 # learned_codec.classify.model.ARCHS, repeated here so that building the parser imports no torch.
 CLASSIFIER_ARCHS = ("notebook-cnn",) + tuple(f"helmholtz-{i}" for i in range(6))
-SUBCOMMANDS = ("train", "datasets", "train-compressed", "same-quality", "multi-quality", "collapse", "plot")
+PACMAN_ARCHS = ("notebook-cnn", "small-resnet")   # classify.pacman_model.PACMAN_ARCHS
+SUBCOMMANDS = ("train", "datasets", "train-compressed", "same-quality", "multi-quality", "collapse", "plot",
+               "codecs")
 
 
 def add_data_arguments(p, train_size=None, val_size=2000, test_size=None):
     g = p.add_argument_group("data")
-    g.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist", "cifar10", "folder"),
-                   help="data set (default: fashion-mnist)")
+    g.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist", "cifar10", "folder", "pacman"),
+                   help="data set (default: fashion-mnist; pacman: the multi-task Pac-Man set)")
+    g.add_argument("--data", default="data/pacman", metavar="DIR",
+                   help="Pac-Man data folder for --dataset pacman (default: data/pacman)")
     g.add_argument("--cifar-tarball", metavar="PATH", help="cifar-10-python.tar.gz for --dataset cifar10")
     g.add_argument("--folder", metavar="ROOT", help="labelled image folder for --dataset folder")
     g.add_argument("--train-size", type=int, default=train_size, metavar="N",
@@ -43,9 +53,9 @@ def add_data_arguments(p, train_size=None, val_size=2000, test_size=None):
 
 def add_train_arguments(p, epochs=5):
     g = p.add_argument_group("training")
-    g.add_argument("--arch", default="notebook-cnn", choices=CLASSIFIER_ARCHS, metavar="ARCH",
+    g.add_argument("--arch", default="notebook-cnn", choices=CLASSIFIER_ARCHS + ("small-resnet",), metavar="ARCH",
                    help="notebook-cnn (default) or helmholtz-0 .. helmholtz-5 (the six perceptual-"
-                        "compression settings)")
+                        "compression settings); --dataset pacman: notebook-cnn or small-resnet")
     g.add_argument("--epochs", type=int, default=epochs, help=f"epochs (default: {epochs})")
     g.add_argument("--batch-size", type=int, default=64, help="batch size (default: 64, the notebook's)")
     g.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3, the notebook's)")
@@ -153,6 +163,27 @@ def add_experiment_parsers(sub):
     p.add_argument("--out", required=True, metavar="DIR", help="results folder (results.json, results.csv, plots)")
 
 
+def add_pacman_codecs_parser(sub):
+    from learned_codec.classify.pacman_experiments import PACMAN_BASELINES, PACMAN_LEARNED
+
+    p = sub.add_parser("codecs", help="the Pac-Man task on each codec's decoded frames (--dataset pacman)")
+    add_data_arguments(p, train_size=3000, val_size=0, test_size=500)
+    add_train_arguments(p, epochs=3)
+    p.add_argument("--archs", default="notebook-cnn",
+                   help="comma-separated task models trained on the originals (default: notebook-cnn; "
+                        "also small-resnet)")
+    p.add_argument("--baselines", default=",".join(PACMAN_BASELINES),
+                   help=f"classic codecs, each at the rates of classify.pacman_experiments.PACMAN_QUALITIES "
+                        f"(default: {','.join(PACMAN_BASELINES)})")
+    p.add_argument("--learned", action="append", metavar="SPEC",
+                   help="learned codec points, RUN_DIR_OR_NAME[:QUANT[:k=..]] (repeatable; default: "
+                        + ", ".join(PACMAN_LEARNED) + ")")
+    p.add_argument("--same-codec", action="append", default=[], metavar="CODEC:SETTING",
+                   help="experiment 2: also train on this codec point's frames, e.g. jpeg:q=30 (repeatable)")
+    p.add_argument("--max-steps", type=int, metavar="N", help="stop each training after N steps (smoke runs)")
+    p.add_argument("--out", required=True, metavar="DIR", help="results folder (results.json/csv, report.md, plots)")
+
+
 def add_arguments(parser):
     sub = parser.add_subparsers(dest="action", metavar="ACTION")
     sub.required = True
@@ -165,9 +196,24 @@ def add_arguments(parser):
     p.add_argument("--out", required=True, metavar="RUN_DIR", help="run folder to write")
 
     add_experiment_parsers(sub)
+    add_pacman_codecs_parser(sub)
 
 
 def run(args):
+    dataset = getattr(args, "dataset", None)
+    if dataset == "pacman" and args.action not in ("train", "codecs"):
+        from learned_codec.errors import UserError
+
+        raise UserError(f"classify {args.action} runs on labelled classes; the Pac-Man task set "
+                        f"takes `classify train` and `classify codecs`")
+    if args.action == "codecs":
+        return run_pacman_codecs(args)
+    if args.action == "train" and dataset == "pacman":
+        return run_pacman_train(args)
+    if getattr(args, "arch", None) == "small-resnet":
+        from learned_codec.errors import UserError
+
+        raise UserError("--arch small-resnet is a Pac-Man task model: use it with --dataset pacman")
     if args.action == "train":
         return run_train(args)
     from learned_codec.classify import experiments
@@ -212,3 +258,73 @@ def run_train(args):
     return 0
 
 
+
+
+def _pacman_root(args):
+    import json
+    from pathlib import Path
+
+    from learned_codec.errors import UserError
+
+    root = Path(args.data)
+    if not (root / "manifest.json").is_file():
+        raise UserError(f"no Pac-Man data set at {root} (no manifest.json): make it with "
+                        f"`learned-codec data pacman --out {root}`")
+    if json.loads((root / "manifest.json").read_text()).get("dataset") != "ms_pacman":
+        raise UserError(f"{root} is not a Pac-Man data set (its manifest names another dataset)")
+    return root
+
+
+def run_pacman_train(args):
+    import numpy as np
+
+    from learned_codec.classify.pacman_experiments import evenly, held_out
+    from learned_codec.classify.pacman_task import load_task_split, predict_tasks, task_scores, train_task_model
+    from learned_codec.classify.run import save_classifier_run
+    from data_tools.pacman.tasks import select
+    from learned_codec.reporting import json_safe
+
+    root = _pacman_root(args)
+    frames, tasks = load_task_split(root, "train")
+    idx = evenly(len(frames), args.train_size)
+    model, run = train_task_model(np.asarray(frames[idx]), select(tasks, idx), arch=args.arch,
+                                  epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                                  seed=args.seed, progress=not args.quiet)
+    test_frames, test_tasks = held_out(root, args.test_size)
+    scores = task_scores(predict_tasks(model, run, test_frames), test_tasks)
+    config = {"task": "pacman", "model": {"arch": f"pacman-{args.arch}"},
+              "data": {"dataset": "pacman", "dir": str(root), "mean": run["mean"], "std": run["std"]},
+              "train": {k: v for k, v in run.items() if k not in ("mean", "std", "history")}}
+    save_classifier_run(args.out, model, config, json_safe({**scores, "history": run["history"]}))
+    print(f"pacman task {args.arch}: {run['train_frames']} train frames, {run['steps']} steps; on "
+          f"{len(test_frames)} held-out frames: situations {scores['situation_bacc']}, maze "
+          f"{scores['maze_acc']:.3f}, positions {scores['position_err_px']} px -> {args.out}")
+    return 0
+
+
+def run_pacman_codecs(args):
+    import json
+
+    from learned_codec.classify import pacman_experiments as X
+    from learned_codec.codecs.baselines import parse_baseline_names
+    from learned_codec.errors import UserError
+
+    if args.dataset != "pacman":
+        raise UserError("classify codecs runs the Pac-Man task: add --dataset pacman")
+    root = _pacman_root(args)
+    archs = [a.strip() for a in args.archs.split(",") if a.strip()]
+    bad = [a for a in archs if a not in PACMAN_ARCHS]
+    if bad or not archs:
+        raise UserError(f"--archs: unknown {', '.join(bad) or '(none)'}; choose from {', '.join(PACMAN_ARCHS)}")
+    try:
+        baselines = parse_baseline_names(args.baselines) if args.baselines else []
+    except ValueError as e:
+        raise UserError(f"--baselines: {e}") from None
+    result = X.run(root, args.out, archs=tuple(archs), baselines=baselines,
+                   learned=args.learned if args.learned is not None else X.PACMAN_LEARNED,
+                   same_codec=args.same_codec, train_size=args.train_size, eval_size=args.test_size,
+                   epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+                   progress=not args.quiet, max_steps=args.max_steps)
+    print(json.dumps({"out": str(args.out), "rows": len(result["rows"]), "wall_s": round(result["wall_s"], 1),
+                      "keep_99": result["keep_99"]}, indent=1))
+    return 0

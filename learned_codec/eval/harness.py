@@ -35,14 +35,11 @@ CSV_COLUMNS = [
 from learned_codec.eval.rd import TARGET_PSNRS  # noqa: F401  (re-exported)
 
 
-def measure(codec, frames):
-    """Code `frames` with `codec`; return (row dict, first decoded frame).
+def round_trip(codec, frames):
+    """Encode and decode `frames` through real bytes: (bytes, decoded frames, encode s, decode s).
 
-    Image codecs (with encode_frame) are measured per frame: the rate is the sum of the
-    per-frame files. Other codecs code the sequence as one file. Times include
-    everything the codec does (for ffmpeg codecs, starting the ffmpeg process).
-    """
-    n, h, w, _ = frames.shape
+    Image codecs (with encode_frame) code each frame as its own file (the rate is the sum);
+    other codecs code the sequence as one file."""
     per_frame = hasattr(codec, "encode_frame") and hasattr(codec, "decode_frame")
     t0 = time.perf_counter()
     if per_frame:
@@ -59,6 +56,18 @@ def measure(codec, frames):
     t2 = time.perf_counter()
     if decoded.shape != frames.shape or decoded.dtype != np.uint8:
         raise RuntimeError(f"decoded {decoded.dtype} {decoded.shape}, expected uint8 {frames.shape}")
+    return nbytes, decoded, t1 - t0, t2 - t1
+
+
+def measure(codec, frames):
+    """Code `frames` with `codec`; return (row dict, first decoded frame).
+
+    Image codecs (with encode_frame) are measured per frame: the rate is the sum of the
+    per-frame files. Other codecs code the sequence as one file. Times include
+    everything the codec does (for ffmpeg codecs, starting the ffmpeg process).
+    """
+    n, h, w, _ = frames.shape
+    nbytes, decoded, encode_s, decode_s = round_trip(codec, frames)
     psnrs = metrics.psnr_per_frame(frames, decoded)
     exact = bool(np.isinf(psnrs).all())
     if getattr(codec, "lossless", False) and not exact:
@@ -78,8 +87,8 @@ def measure(codec, frames):
         "psnr": float(np.mean(psnrs)),
         "psnr_min": float(np.min(psnrs)),
         "ssim": metrics.ssim(frames, decoded),
-        "encode_fps": n / max(t1 - t0, 1e-9),
-        "decode_fps": n / max(t2 - t1, 1e-9),
+        "encode_fps": n / max(encode_s, 1e-9),
+        "decode_fps": n / max(decode_s, 1e-9),
         "model_bytes": getattr(codec, "model_bytes", None),
         "container": getattr(codec, "container", ""),
         "arch": getattr(codec, "arch", None),
