@@ -62,6 +62,7 @@ class LearnedCodec(Codec):
         self._code_shapes = {}
         self.name = f"{self.arch}-{quant}"
         self.setting = config.get("label", "")
+        self.test_psnr = None   # set by load() from the run's test_metrics.json
         # Compressed models (compress-model) know their bytes on disk; their state_dict
         # may hold packed int8 parameters that are not plain tensors.
         self.model_bytes = getattr(model, "stored_bytes", None) or sum(
@@ -81,6 +82,11 @@ class LearnedCodec(Codec):
         codec = cls(model, config, quant=quant or trained_quant(config), quant_params=quant_params,
                     device=device)
         codec.setting = " ".join([str(run_dir_or_name)] + [f"{k}={v}" for k, v in sorted(quant_params.items())])
+        # What the model reaches on its own test split (codecs/domain.py), when recorded.
+        from learned_codec.codecs.domain import test_split_psnr
+        from learned_codec.models.identity import resolve_run
+
+        codec.test_psnr = test_split_psnr(resolve_run(run_dir_or_name))
         return codec
 
     def _make_quantizer(self, method, params):

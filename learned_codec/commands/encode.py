@@ -120,6 +120,7 @@ def run(args):
     import time
     from pathlib import Path
 
+    from learned_codec.codecs.domain import check_domain, domain_warning
     from learned_codec.codecs.registry import make_video_codec, open_codec
     from learned_codec.container import with_extra
     from learned_codec.errors import UserError
@@ -149,6 +150,7 @@ def run(args):
         print(f"learned-codec encode: --model auto chose {model} ({why})", file=sys.stderr)
     codec = codec or open_codec(model, quant=args.quant, device=args.device, **params)
     codec.fps = fps
+    image_codec = codec
     if args.video:
         codec = make_video_codec(codec, gop=args.gop)
     t0 = time.perf_counter()
@@ -159,11 +161,16 @@ def run(args):
         data = with_extra(data, names=names)
     atomic_write_bytes(args.output, data)
     n, h, w, _ = frames.shape
+    domain = check_domain(image_codec, frames)
+    if domain and domain_warning(str(model), *domain):
+        print(f"learned-codec encode: {domain_warning(str(model), *domain)}", file=sys.stderr)
     print(json.dumps({
         "output": str(args.output), "model": str(model), "arch": codec.arch,
         "mode": f"{codec.mode} video" if args.video else "intra",
         "quant": codec.quant, "frames": n, "height": h, "width": w, "bytes": len(data),
         "bytes_per_frame": len(data) / n, "bpp": 8 * len(data) / (n * h * w),
         "encode_fps": n / seconds if seconds > 0 else None,
+        "sample_psnr": round(domain[0], 2) if domain else None,
+        "model_test_psnr": round(domain[1], 2) if domain else None,
     }, indent=2))
     return 0

@@ -28,7 +28,7 @@ from learned_codec.reporting import environment, write_csv, write_json
 CSV_COLUMNS = [
     "codec", "setting", "status", "kind", "lossless", "frames", "bytes_total",
     "bytes_per_frame", "bpp", "psnr", "psnr_min", "ssim", "encode_fps", "decode_fps",
-    "model_bytes", "container", "arch", "quant", "code_entries", "reference_ratio",
+    "model_bytes", "container", "arch", "quant", "code_entries", "reference_ratio", "test_split_psnr",
 ]
 
 
@@ -99,6 +99,7 @@ def measure(codec, frames):
             if code_entries else None
         ),
         "is_baseline": bool(getattr(codec, "is_baseline", False)),
+        "test_split_psnr": getattr(getattr(codec, "image", codec), "test_psnr", None),
     }
     return row, decoded[0]
 

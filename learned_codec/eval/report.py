@@ -154,6 +154,19 @@ def bd_table(bds):
     return "\n".join(lines)
 
 
+def domain_lines(rows):
+    """A warning per learned codec point far below its own test-split PSNR (codecs/domain.py)."""
+    from learned_codec.codecs.domain import domain_warning
+
+    out = []
+    for r in rows:
+        if r.get("status") == "ok" and r.get("test_split_psnr") is not None and r.get("psnr") is not None:
+            line = domain_warning(f"{r['codec']} ({r['setting']})", r["psnr"], r["test_split_psnr"])
+            if line:
+                out.append(f"**Out of domain** — {line}.")
+    return out + [""] if out else []
+
+
 def write_markdown(report, out_dir, images):
     rows, env = report["rows"], report["environment"]
     src = report["source"]
@@ -162,6 +175,7 @@ def write_markdown(report, out_dir, images):
         "",
         headline(rows),
         "",
+        *domain_lines(rows),
         f"Frames: {src['frames']} of {src['height']}x{src['width']} RGB from {src['description']}. "
         f"Every size is the length of a real encoded file (image codecs: the sum of one file "
         f"per frame; video codecs: one file for the whole sequence, "
