@@ -84,7 +84,9 @@ def run(root, out, archs=("notebook-cnn",), baselines=PACMAN_BASELINES, learned=
     train_frames, train_tasks = np.asarray(train_frames[idx]), select(train_tasks, idx)
     test_frames, test_tasks = held_out(root, eval_size)
     codecs, missing = codec_points(baselines, learned)
-    say = print if progress else (lambda *a, **k: None)
+    def say(line):  # one line per step, bars or not: readable in a log
+        print(line, flush=True)
+
     budget = dict(epochs=epochs, batch_size=batch_size, seed=seed, progress=progress, max_steps=max_steps)
 
     models, rows, runs = {}, [], {}
