@@ -9,6 +9,8 @@
 Writes results.json, results.csv, report.md and plots (scores against bytes/frame) into
 --out. Held-out frames: evenly spaced over the val and test splits (games the classifier and
 the shipped autoencoders never trained on).
+
+torch loads inside run(): the CLI reads this module's defaults to build its --help.
 """
 import time
 from pathlib import Path
@@ -17,7 +19,6 @@ import numpy as np
 
 from data_tools.pacman.labels import SITUATIONS
 from data_tools.pacman.tasks import SPRITES, concat_tasks, select
-from learned_codec.classify.pacman_task import load_task_split, predict_tasks, task_scores, train_task_model
 from learned_codec.errors import UserError
 from learned_codec.fileio import atomic_write_bytes, check_writable_dir
 from learned_codec.reporting import environment, write_csv, write_json
@@ -42,6 +43,8 @@ def evenly(n_total, count):
 
 
 def held_out(root, count):
+    from learned_codec.classify.pacman_task import load_task_split
+
     parts = [load_task_split(root, s) for s in ("val", "test")]
     parts = [p for p in parts if len(p[0])]
     if not parts:
@@ -74,6 +77,7 @@ def run(root, out, archs=("notebook-cnn",), baselines=PACMAN_BASELINES, learned=
         progress=True, max_steps=None):
     """The three experiments; returns the result dict (also written to out)."""
     from data_tools import frames as F
+    from learned_codec.classify.pacman_task import load_task_split, predict_tasks, task_scores, train_task_model
     from learned_codec.eval.harness import round_trip
     from learned_codec.eval.metrics import psnr_per_frame
 
