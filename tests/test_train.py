@@ -240,3 +240,25 @@ def test_existing_run_and_corrupt_checkpoint_on_resume(data, tmp_path, capsys):
     code, _, err = run_cli(["train", "--arch", "fc", "--data", str(data), "--out", str(tmp_path / "none"),
                             "--resume"], capsys)
     assert code == 2 and "no checkpoint to resume" in err
+
+
+def test_init_from_starts_at_the_given_weights(data, tmp_path):
+    first = tmp_path / "first"
+    train(opts(data, first, "conv4"))
+    # a tiny lr: the fine-tuned run stays (numerically) at the weights it started from
+    second = tmp_path / "second"
+    train(opts(data, second, "conv4", init_from=str(first), lr=1e-12))
+    config = json.loads((second / "config.json").read_text())
+    start, start_config = ckpt.load_model(first)
+    assert config["train"]["init_from"] == {"run": str(first), "weights_sha256": start_config["weights_sha256"]}
+    tuned = dict(ckpt.load_model(second)[0].named_parameters())
+    for name, tensor in start.named_parameters():   # (BatchNorm statistics move without lr)
+        torch.testing.assert_close(tuned[name], tensor, atol=1e-6, rtol=0)
+    fresh = tmp_path / "fresh"
+    train(opts(data, fresh, "conv4", lr=1e-12, seed=1))
+    assert not torch.allclose(ckpt.load_model(fresh)[0].state_dict()["encoder.0.0.weight"],
+                              start.state_dict()["encoder.0.0.weight"])
+    from learned_codec.errors import UserError
+
+    with pytest.raises(UserError, match="holds a conv4 model, not conv5"):
+        train(opts(data, tmp_path / "third", "conv5", init_from=str(first), quant="naive"))

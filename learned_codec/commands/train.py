@@ -81,6 +81,9 @@ def add_arguments(parser):
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--out", default=None, help="run folder (default runs/ARCH-QUANT)")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
+    parser.add_argument("--init-from", metavar="RUN_DIR|NAME",
+                        help="start from the weights of this run or shipped model (same architecture "
+                             "and shapes; e.g. fine-tune the shipped hyperprior at another --lmbda)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the initialisation and the epochs' shuffles (default: 0)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"],
