@@ -20,7 +20,7 @@ import torch
 from data_tools import frames as F
 from data_tools.pacman.labels import SITUATIONS
 from data_tools.pacman.tasks import SPRITES, load_tasks
-from learned_codec.classify.pacman_model import PacmanTaskNet, task_loss
+from learned_codec.classify.pacman_model import PacmanTaskNet, situation_pos_weight, task_loss
 from learned_codec.errors import UserError
 
 
@@ -59,6 +59,7 @@ def train_task_model(frames, tasks, arch="notebook-cnn", epochs=3, batch_size=32
     torch.manual_seed(seed)
     model = PacmanTaskNet(arch)
     mean, std = _stats(frames)
+    pos_weight = situation_pos_weight(tasks["situations"])
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
     steps_per_epoch = -(-len(frames) // batch_size)
@@ -73,7 +74,7 @@ def train_task_model(frames, tasks, arch="notebook-cnn", epochs=3, batch_size=32
             if step >= total:
                 break
             idx = np.sort(order[i:i + batch_size])
-            loss = task_loss(model(to_input(frames[idx], mean, std)), _target(tasks, idx))
+            loss = task_loss(model(to_input(frames[idx], mean, std)), _target(tasks, idx), pos_weight)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
