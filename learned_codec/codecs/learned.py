@@ -31,6 +31,12 @@ from learned_codec.quant.latent import make_quantizer
 from learned_codec.quant.training import trained_code_range
 
 BATCH = 16
+# Decoding synthesizes one frame at a time: a float convolution's last bit depends on the
+# batch it runs in (oneDNN picks kernels by shape), and a decoded uint8 pixel may then
+# differ by 1. One frame per call makes a frame's pixels the same whatever file, batch or
+# random-access cut-out (codecs/reader.py) it is decoded from; it costs ~9 % of conv5's
+# decode speed on 2 CPU cores.
+DECODE_BATCH = 1
 
 
 MAX_PIXELS = 4096 * 4096  # per frame; a header may not ask for more
@@ -112,8 +118,8 @@ class LearnedCodec(Codec):
     def decode_codes(self, codes, height, width):
         """float32 codes -> uint8 N x height x width x 3 frames."""
         out = []
-        for i in range(0, len(codes), BATCH):
-            x_hat = self.runtime.decode(codes[i:i + BATCH].to(self.device))
+        for i in range(0, len(codes), DECODE_BATCH):
+            x_hat = self.runtime.decode(codes[i:i + DECODE_BATCH].to(self.device))
             x_hat = x_hat[..., :height, :width].clamp(0, 1)
             out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
             self.report_progress(len(x_hat))
@@ -169,8 +175,8 @@ class LearnedCodec(Codec):
     def frames_from_symbols(self, symbols, height, width):
         """int32 N x *code_shape entropy-model symbols -> uint8 N x height x width x 3 frames."""
         out = []
-        for i in range(0, len(symbols), BATCH):
-            x_hat = self.quantizer.synthesize(symbols[i:i + BATCH].to(self.device))[..., :height, :width]
+        for i in range(0, len(symbols), DECODE_BATCH):
+            x_hat = self.quantizer.synthesize(symbols[i:i + DECODE_BATCH].to(self.device))[..., :height, :width]
             out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
             self.report_progress(len(x_hat))
         return torch.cat(out).numpy()
