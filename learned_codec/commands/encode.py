@@ -19,6 +19,10 @@ Shipped models (all trained on Ms. Pac-Man frames from the ALE, resized to 200x1
   conv5       lossy (quant naive), any frame size (fully convolutional); Pac-Man frames only:
               other content decodes poorly (the model learned the game's frames)
   hyperprior  lossy, entropy-coded (quant entropy), any frame size; Pac-Man frames
+  hyperprior-0.0018, hyperprior-0.0067, hyperprior-0.025
+              the same model at lower rates (fine-tuned at those lambdas)
+A lossy model whose reconstruction of a sample of the input is > 6 dB below its own
+test-split PSNR says so on stderr (the input is out of its domain).
 The palette model takes no --quant; with --video its predicted frames read the previous
 decoded screen. Learned video mode (--video) predicts each frame's code from the previous.
 
@@ -35,7 +39,7 @@ def add_arguments(parser):
     parser.add_argument("input", help="image, folder of images, video file or frame data set")
     parser.add_argument("-o", "--output", required=True, help="the .lcf file to write")
     parser.add_argument("--model", default="auto",
-                        help="run folder, shipped model name (palette, conv5, hyperprior; see above) "
+                        help="run folder, shipped model name (palette, conv5, hyperprior[-LAMBDA]; see above) "
                              "or auto (default: palette for emulator screens, else conv5)")
     parser.add_argument("--quant", choices=["none", "naive", "affine", "kmeans", "entropy"],
                         help="latent quantizer: none (float32), naive / affine (uint8), kmeans "
