@@ -33,7 +33,8 @@ def files(tmp_path_factory):
 
 
 def test_the_shipped_models_are_the_ones_this_test_covers():
-    assert SHIPPED == ["conv5", "hyperprior", "palette"]
+    assert SHIPPED == ["conv5", "hyperprior", "hyperprior-0.0018", "hyperprior-0.0067", "hyperprior-0.025",
+                       "palette"]
 
 
 def test_entropy_archs_match_the_registry():

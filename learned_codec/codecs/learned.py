@@ -31,12 +31,27 @@ from learned_codec.quant.latent import make_quantizer
 from learned_codec.quant.training import trained_code_range
 
 BATCH = 16
-# Decoding synthesizes one frame at a time: a float convolution's last bit depends on the
-# batch it runs in (oneDNN picks kernels by shape), and a decoded uint8 pixel may then
-# differ by 1. One frame per call makes a frame's pixels the same whatever file, batch or
-# random-access cut-out (codecs/reader.py) it is decoded from; it costs ~9 % of conv5's
-# decode speed on 2 CPU cores.
+# Decoding synthesizes one frame at a time, on one CPU thread: a float convolution's last
+# bit depends on the batch it runs in and on how its threads split the work (oneDNN picks
+# kernels by shape and thread count), and a decoded uint8 pixel may then differ by 1. One
+# frame per call on one thread makes a frame's pixels the same whatever file, batch,
+# random-access cut-out (codecs/reader.py) or thread count it is decoded with; it costs
+# CPU decode speed (the synthesis no longer uses the second core).
 DECODE_BATCH = 1
+
+
+class _one_cpu_thread:
+    def __init__(self, device):
+        self.cpu = torch.device(device).type == "cpu"
+
+    def __enter__(self):
+        if self.cpu:
+            self.threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        if self.cpu:
+            torch.set_num_threads(self.threads)
 
 
 MAX_PIXELS = 4096 * 4096  # per frame; a header may not ask for more
@@ -119,7 +134,8 @@ class LearnedCodec(Codec):
         """float32 codes -> uint8 N x height x width x 3 frames."""
         out = []
         for i in range(0, len(codes), DECODE_BATCH):
-            x_hat = self.runtime.decode(codes[i:i + DECODE_BATCH].to(self.device))
+            with _one_cpu_thread(self.device):
+                x_hat = self.runtime.decode(codes[i:i + DECODE_BATCH].to(self.device))
             x_hat = x_hat[..., :height, :width].clamp(0, 1)
             out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
             self.report_progress(len(x_hat))
@@ -176,7 +192,8 @@ class LearnedCodec(Codec):
         """int32 N x *code_shape entropy-model symbols -> uint8 N x height x width x 3 frames."""
         out = []
         for i in range(0, len(symbols), DECODE_BATCH):
-            x_hat = self.quantizer.synthesize(symbols[i:i + DECODE_BATCH].to(self.device))[..., :height, :width]
+            with _one_cpu_thread(self.device):
+                x_hat = self.quantizer.synthesize(symbols[i:i + DECODE_BATCH].to(self.device))[..., :height, :width]
             out.append(x_hat.mul(255).round_().to(torch.uint8).permute(0, 2, 3, 1).cpu())
             self.report_progress(len(x_hat))
         return torch.cat(out).numpy()
