@@ -2,7 +2,7 @@
 # The Pac-Man downstream task on the codecs' decoded frames (issue #18), CPU-sized:
 #   bash benchmarks/classify_pacman.sh [DATA_DIR] [OUT_DIR]
 # Trains small-resnet and the notebook CNN (adapted to 200x160) on 2,000 original training
-# frames (3 epochs, batch 32, one-cycle Adam 1e-3), tests both on 300 held-out frames (val +
+# frames (3 epochs, batch 64 (the default), one-cycle Adam 1e-3), tests both on 300 held-out frames (val +
 # test games) decoded by JPEG 4:4:4 / 4:2:0, WebP, AVIF 4:4:4, H.264 / AV1 4:4:4 and the
 # shipped learned codecs, then trains small-resnet on JPEG q=10 frames (experiment 2).
 set -euo pipefail
