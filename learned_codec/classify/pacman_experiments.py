@@ -36,13 +36,8 @@ SCORES = (("situation_bacc", "situation labels: mean balanced accuracy", True),
 KEEP = 0.99
 
 
-def evenly(n_total, count):
-    if count is None or count >= n_total:
-        return np.arange(n_total)
-    return np.unique(np.linspace(0, n_total - 1, count).round().astype(int))
-
-
 def held_out(root, count):
+    from data_tools.frames import evenly_spaced
     from learned_codec.classify.pacman_task import load_task_split
 
     parts = [load_task_split(root, s) for s in ("val", "test")]
@@ -51,7 +46,7 @@ def held_out(root, count):
         raise UserError(f"{root} has no val or test frames to test on")
     frames = np.concatenate([np.asarray(f) for f, _ in parts])
     tasks = concat_tasks([t for _, t in parts])
-    idx = evenly(len(frames), count)
+    idx = evenly_spaced(len(frames), count)
     return frames[idx], select(tasks, idx)
 
 
@@ -84,7 +79,7 @@ def run(root, out, archs=("notebook-cnn",), baselines=PACMAN_BASELINES, learned=
     out = check_writable_dir(out)
     start = time.perf_counter()
     train_frames, train_tasks = load_task_split(root, "train")
-    idx = evenly(len(train_frames), train_size)
+    idx = F.evenly_spaced(len(train_frames), train_size)
     train_frames, train_tasks = np.asarray(train_frames[idx]), select(train_tasks, idx)
     test_frames, test_tasks = held_out(root, eval_size)
     codecs, missing = codec_points(baselines, learned)

@@ -261,16 +261,17 @@ def run_train(args):
 
 
 def _pacman_root(args):
-    import json
     from pathlib import Path
 
+    from data_tools.frames import load_manifest
     from learned_codec.errors import UserError
 
     root = Path(args.data)
     if not (root / "manifest.json").is_file():
         raise UserError(f"no Pac-Man data set at {root} (no manifest.json): make it with "
                         f"`learned-codec data pacman --out {root}`")
-    if json.loads((root / "manifest.json").read_text()).get("dataset") != "ms_pacman":
+    manifest = load_manifest(root)   # malformed JSON: one clear line
+    if not isinstance(manifest, dict) or manifest.get("dataset") != "ms_pacman":
         raise UserError(f"{root} is not a Pac-Man data set (its manifest names another dataset)")
     return root
 
@@ -278,7 +279,8 @@ def _pacman_root(args):
 def run_pacman_train(args):
     import numpy as np
 
-    from learned_codec.classify.pacman_experiments import evenly, held_out
+    from data_tools.frames import evenly_spaced
+    from learned_codec.classify.pacman_experiments import held_out
     from learned_codec.classify.pacman_task import load_task_split, predict_tasks, task_scores, train_task_model
     from learned_codec.classify.run import save_classifier_run
     from data_tools.pacman.tasks import select
@@ -286,7 +288,7 @@ def run_pacman_train(args):
 
     root = _pacman_root(args)
     frames, tasks = load_task_split(root, "train")
-    idx = evenly(len(frames), args.train_size)
+    idx = evenly_spaced(len(frames), args.train_size)
     model, run = train_task_model(np.asarray(frames[idx]), select(tasks, idx), arch=args.arch,
                                   epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                   seed=args.seed, progress=not args.quiet)

@@ -132,6 +132,20 @@ def load_weights(model, tensors, run_dir):
     return model
 
 
+def init_from_run(model, source, arch):
+    """Load the best weights of run folder / shipped model `source` into `model` (the start of
+    a fine-tuning run; shapes must match); returns what the run config records:
+    {"run", "weights_sha256"}."""
+    from learned_codec.models.identity import model_identity
+
+    their_arch, sha = model_identity(source)
+    if their_arch != arch:
+        raise UserError(f"--init-from {source} holds a {their_arch} model, not {arch}")
+    tensors, _ = load_tensors(resolve_run(source) / BEST_NAME)
+    load_weights(model, tensors, source)
+    return {"run": str(source), "weights_sha256": sha}
+
+
 def load_model(run_dir_or_name, device="cpu"):
     """(model in eval mode, run config) from a run folder or shipped name (its best weights).
 

@@ -233,7 +233,7 @@ class Run:
                           "reference_ratio_float32": entries * 4 / (3 * frame_size[0] * frame_size[1]),
                           "parameters": count_parameters(model)}
         if not self.resume and self.opts.get("init_from"):
-            config["train"]["init_from"] = init_weights(model, self.opts["init_from"], config["arch"])
+            config["train"]["init_from"] = ckpt.init_from_run(model, self.opts["init_from"], config["arch"])
         elif not self.resume and hasattr(model, "init_from_mean"):
             model.init_from_mean(mean_image(self.train_frames))
         if not self.entropy:  # entropy models quantize inside (their entropy model)
@@ -378,20 +378,6 @@ class Run:
                 summary["test"] = evaluate_test_split(run_dir, self.data_dir, config, self.device,
                                                       tc["batch_size"], self.amp)
         return summary
-
-
-def init_weights(model, source, arch):
-    """Load the weights of run/shipped model `source` into `model` (fine-tuning start);
-    returns what the run config records: {"run", "weights_sha256"}."""
-    from learned_codec.models.checkpoint import load_tensors, load_weights
-    from learned_codec.models.identity import BEST_NAME, model_identity, resolve_run
-
-    their_arch, sha = model_identity(source)
-    if their_arch != arch:
-        raise UserError(f"--init-from {source} holds a {their_arch} model, not {arch}")
-    tensors, _ = load_tensors(resolve_run(source) / BEST_NAME)
-    load_weights(model, tensors, source)
-    return {"run": str(source), "weights_sha256": sha}
 
 
 def make_optimizer(model, lr, entropy):
