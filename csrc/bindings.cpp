@@ -146,6 +146,22 @@ int64_t context_decode(std::uintptr_t data, int64_t nbytes, int64_t h, int64_t w
                                 ptr<uint8_t>(out));
 }
 
+int64_t screen_encode(std::uintptr_t screens, int64_t n, int64_t h, int64_t w, int32_t ncol, bool video,
+                      std::uintptr_t init1, std::uintptr_t init_mix, std::uintptr_t out, int64_t out_cap,
+                      std::uintptr_t sizes, std::uintptr_t fit1, std::uintptr_t fit_mix) {
+  py::gil_scoped_release release;
+  return lc::screen_encode_cpu(ptr<const uint8_t>(screens), n, h, w, ncol, video, ptr<const uint32_t>(init1),
+                               ptr<const int32_t>(init_mix), ptr<uint8_t>(out), out_cap, ptr<int64_t>(sizes),
+                               ptr<uint32_t>(fit1), ptr<int32_t>(fit_mix));
+}
+
+int64_t screen_decode(std::uintptr_t data, std::uintptr_t sizes, int64_t n, int64_t h, int64_t w, int32_t ncol,
+                      bool video, std::uintptr_t init1, std::uintptr_t init_mix, std::uintptr_t out) {
+  py::gil_scoped_release release;
+  return lc::screen_decode_cpu(ptr<const uint8_t>(data), ptr<const int64_t>(sizes), n, h, w, ncol, video,
+                               ptr<const uint32_t>(init1), ptr<const int32_t>(init_mix), ptr<uint8_t>(out));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_C, m) {
@@ -168,4 +184,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("rans_decode", &rans_decode);
   m.def("context_encode", &context_encode);
   m.def("context_decode", &context_decode);
+  m.def("screen_encode", &screen_encode);
+  m.def("screen_decode", &screen_decode);
+  m.attr("screen_table1_size") = 1 << lc::kScreenTable1Bits;
+  m.attr("screen_mix_shape") = py::make_tuple(lc::kScreenMixSets, lc::kScreenMixInputs);
 }

@@ -172,4 +172,28 @@ int64_t context_decode_cpu(const uint8_t* data, int64_t nbytes, int64_t h, int64
                            const int64_t* keys, const int64_t* level_start, const uint16_t* freqs,
                            int32_t nsym, uint8_t* out);
 
+// ---- adaptive context-mixing coding of palette screens (CPU only) ------------
+// screens / out: n x h x w indices < ncol (<= 255), coded in order: image mode
+// (video false) every screen alone, video mode each screen after the first from
+// the previous one (one adaptive state across the n screens). init1: the starting
+// structural table (2^kScreenTable1Bits counters), init_mix: the starting mixer
+// weights (kScreenMixSets x kScreenMixInputs); fit1 / fit_mix (nullable) receive
+// their final state (fitting: image-mode screens then carry it from one to the
+// next). encode writes the n streams back to back into
+// out[0 .. out_cap), their lengths into sizes, and returns the total; decode
+// takes the same; both return a negative ScreenStatus on failure.
+constexpr int kScreenTable1Bits = 20;
+constexpr int kScreenMixSets = 32;
+constexpr int kScreenMixInputs = 5;
+enum ScreenStatus : int64_t {
+  kScreenBadArgs = -21,   // sizes, ncol or a stream length out of range
+  kScreenBadIndex = -22,  // an index >= ncol (input, or decoded from damaged data)
+  kScreenOverrun = -23,   // out_cap too small
+};
+int64_t screen_encode_cpu(const uint8_t* screens, int64_t n, int64_t h, int64_t w, int32_t ncol, bool video,
+                          const uint32_t* init1, const int32_t* init_mix, uint8_t* out, int64_t out_cap,
+                          int64_t* sizes, uint32_t* fit1, int32_t* fit_mix);
+int64_t screen_decode_cpu(const uint8_t* data, const int64_t* sizes, int64_t n, int64_t h, int64_t w,
+                          int32_t ncol, bool video, const uint32_t* init1, const int32_t* init_mix, uint8_t* out);
+
 }  // namespace lc

@@ -21,6 +21,7 @@ from learned_codec.models.identity import (
 )
 
 PALETTE_ARCH = "palette"
+GENERIC_PALETTE_ARCH = "palette-generic"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ MODES = {m.name: m for m in (
 
 
 def _family(arch):
-    if arch == PALETTE_ARCH:
+    if arch in (PALETTE_ARCH, GENERIC_PALETTE_ARCH):
         return "palette"
     return "entropy" if arch in ENTROPY_ARCHS else "latent"
 
@@ -99,6 +100,10 @@ def codec_for_file(meta, model=None, device="cpu", where="file", max_memory=None
 
 def _codec_for_mode(meta, model, device, where):
     mode = MODES[meta.mode]
+    if mode.name == "palette" and meta.arch == GENERIC_PALETTE_ARCH:
+        from learned_codec.palette.generic_codec import GenericPaletteCodec
+
+        return GenericPaletteCodec.load(model)
     if mode.name == "palette":
         from learned_codec.palette.codec import PaletteCodec
 
@@ -122,12 +127,16 @@ def open_codec(run_dir_or_name, quant=None, device="cpu", **quant_params):
     """The codec of a run folder or shipped model: a PaletteCodec for the palette model
     (it has no latent quantizer: quant must be None or "context"), else a LearnedCodec."""
     arch, _ = model_identity(run_dir_or_name)
-    if arch == PALETTE_ARCH:
-        from learned_codec.palette.codec import PaletteCodec
-
+    if arch in (PALETTE_ARCH, GENERIC_PALETTE_ARCH):
         if quant not in (None, "context") or quant_params:
             raise UserError(f"{run_dir_or_name} is a palette model: it codes losslessly with its "
                             f"context model and takes no quantizer ({quant!r} given)")
+        if arch == GENERIC_PALETTE_ARCH:
+            from learned_codec.palette.generic_codec import GenericPaletteCodec
+
+            return GenericPaletteCodec.load(run_dir_or_name)
+        from learned_codec.palette.codec import PaletteCodec
+
         return PaletteCodec.load(run_dir_or_name)
     from learned_codec.codecs.learned import LearnedCodec
 

@@ -35,6 +35,7 @@ DEFAULT_MAX_MEMORY = 2 << 30
 MAX_MEMORY_ENV = "LEARNED_CODEC_MAX_MEMORY"
 
 PALETTE_ARCH = "palette"
+PALETTE_ARCHS = ("palette", "palette-generic")  # the lossless models of emulator screens
 # Architectures a file may name (models/registry.FAMILIES; tests check they agree).
 LEARNED_ARCHS = ("conv4", "conv5", "factorized", "fc", "fc-deep", "hyperprior", "vae")
 # Latent quantizers (quant/latent.QUANTIZERS; tests check they agree) -> header keys besides "method".
@@ -78,7 +79,7 @@ def _int_field(where, name, v, lo, hi):
 
 
 def family(arch):
-    if arch == PALETTE_ARCH:
+    if arch in PALETTE_ARCHS:
         return "palette"
     return "entropy" if arch in ENTROPY_ARCHS else "latent"
 
@@ -117,9 +118,9 @@ def validate_header(meta, where="file"):
     if schema is None:
         raise ContainerError(f"{where}: unknown coding mode {meta.mode!r}; known: {', '.join(MODE_SCHEMA)}")
     fam, methods, extra_keys = schema
-    if meta.arch not in LEARNED_ARCHS + (PALETTE_ARCH,):
+    if meta.arch not in LEARNED_ARCHS + PALETTE_ARCHS:
         raise ContainerError(f"{where}: unknown architecture {meta.arch!r}; known: "
-                             f"{', '.join(LEARNED_ARCHS + (PALETTE_ARCH,))}")
+                             f"{', '.join(LEARNED_ARCHS + PALETTE_ARCHS)}")
     arch_family = family(meta.arch)
     if not (fam == arch_family or (fam == "learned" and arch_family != "palette")):
         raise ContainerError(f"{where}: mode {meta.mode!r} cannot come from a {meta.arch!r} model")

@@ -4,7 +4,7 @@ import argparse
 import json
 import os
 
-HELP = "train a codec model (--arch fc, fc-deep, conv4, conv5, vae, factorized, hyperprior, palette)"
+HELP = "train a codec model (--arch fc, fc-deep, conv4, conv5, vae, factorized, hyperprior, palette, palette-generic)"
 DESCRIPTION = HELP + """
 
 Writes RUN_DIR (default runs/ARCH-QUANT): config.json, model.safetensors (best by
@@ -29,6 +29,9 @@ fits on an evenly spaced subset), learns backgrounds and context tables, and pic
 back-off threshold on validation frames; --resume reuses the screens already inverted.
 Under `torchrun --nproc-per-node N` the same command trains with DDP (gloo on CPU,
 NCCL on CUDA); --batch-size is then per process.
+The generic palette model (--arch palette-generic, lossless, any game) is fitted on the
+data sets of several games (--data DIR1,DIR2,..., made by `learned-codec data atari`):
+the starting state of its adaptive coder, in seconds; it needs no fitting for a new game.
 
 Examples:
   learned-codec train --arch conv5
@@ -36,12 +39,14 @@ Examples:
   learned-codec train --arch conv5 --out runs/conv5 --resume
   learned-codec train --arch hyperprior --lmbda 0.0483 --out runs/hyperprior-0.0483
   learned-codec train --arch palette --out runs/palette
+  learned-codec train --arch palette-generic --data data/atari-breakout,data/atari-pong --out runs/generic
 """
 
 
 def add_arguments(parser):
     parser.add_argument("--arch", required=True,
-                        help="fc, fc-deep, conv4, conv5, vae, factorized, hyperprior or palette")
+                        help="fc, fc-deep, conv4, conv5, vae, factorized, hyperprior, palette or "
+                             "palette-generic")
     parser.add_argument("--data", default=None,
                         help="frame data set folder (default data/pacman; made if missing)")
     parser.add_argument("--code-size", type=int, default=None, help="code size (see above)")
@@ -120,6 +125,10 @@ def run(args):
     opts = {k: v for k, v in vars(args).items() if not k.startswith("_") and k != "command"}
     if args.arch == "palette":  # fitted by counting, not by gradient steps
         from learned_codec.palette.fit import fit
+
+        summary = fit(opts)
+    elif args.arch == "palette-generic":  # the adaptive coder's starting state, over several games
+        from learned_codec.palette.generic_fit import fit
 
         summary = fit(opts)
     else:

@@ -36,7 +36,7 @@ FAMILIES = {
     "conv4": "learned_codec.models.conv", "conv5": "learned_codec.models.conv",
     "vae": "learned_codec.models.vae",
     "factorized": "learned_codec.models.entropy", "hyperprior": "learned_codec.models.entropy",
-    "palette": "learned_codec.palette.model",
+    "palette": "learned_codec.palette.model", "palette-generic": "learned_codec.palette.generic",
 }
 
 

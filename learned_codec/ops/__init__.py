@@ -16,6 +16,7 @@ quantization tables are 8 x 8 (or C x 8 x 8, one per channel).
     kmeans.py         kmeans_fit, kmeans_assign
     rans.py           rans_decode (CompressAI strings, bounds-checked)
     context_coder.py  context_encode, context_decode, ContextModelTables (palette model)
+    screen_coder.py   screen_encode, screen_decode, ScreenCoderState (generic palette model)
 """
 from learned_codec.ops._checks import cuda_available
 from learned_codec.ops.context_coder import (
@@ -40,6 +41,7 @@ from learned_codec.ops.jpeg import (
 from learned_codec.ops.kmeans import kmeans_assign, kmeans_fit
 from learned_codec.ops.latent_quant import latent_dequantize, latent_quantize
 from learned_codec.ops.rans import RansDecodeError, rans_decode
+from learned_codec.ops.screen_coder import ScreenCoderState, screen_decode, screen_encode
 
 __all__ = [
     "block_dct", "block_idct", "cuda_available", "pad_to_multiple",
@@ -47,5 +49,5 @@ __all__ = [
     "latent_quantize", "latent_dequantize", "kmeans_fit", "kmeans_assign",
     "rans_decode", "RansDecodeError", "context_encode", "context_decode", "ContextModelTables",
     "CONTEXT_COMPONENTS", "CONTEXT_MAX_SYMBOLS", "CONTEXT_MAX_COMPONENTS", "CONTEXT_MAX_REFS",
-    "JPEG_LUMA_BASE", "JPEG_CHROMA_BASE",
+    "JPEG_LUMA_BASE", "JPEG_CHROMA_BASE", "screen_encode", "screen_decode", "ScreenCoderState",
 ]

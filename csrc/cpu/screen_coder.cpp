@@ -1,0 +1,429 @@
+// Adaptive context-mixing coding of palette screens (the generic `screen` model).
+//
+// A screen is an h x w image of palette indices (< ncol <= 255) in the frame's own
+// palette, so nothing here depends on which colours a game uses. Each pixel is
+// coded as a few binary decisions: "is it the same as candidate j?", the
+// candidates being the distinct values of its causal neighbours (video: first the
+// co-located pixel of the previous screen and of a background kept from the
+// stream itself), in a fixed order; a pixel equal to none of them (an escape) is
+// coded as its index, bit by bit. Each decision's probability mixes four adaptive
+// models (logistic mixing, as in the PAQ family of compressors):
+//   t1  structure: the candidate's rank, which neighbours it equals, which
+//       neighbours equal each other, which changed since the previous screen
+//       (colour-blind: it carries across games; its starting state is the fitted
+//       part of the generic model);
+//   t2  colours: the candidate's value with W and N (learned within the frame/GOP);
+//   t3  rows: the candidate's rank and neighbours with the row (screens have bands);
+//   t4  patterns: a hash of the whole causal neighbourhood, which learns a sprite or a
+//       brick the first time it is drawn and predicts its later copies.
+// Everything is integer (counters, stretch/squash tables, mixer), so every machine
+// decodes the same screen. The binary arithmetic coder is a carry-less range coder
+// (32-bit range, 12-bit probabilities); its always-zero first byte and trailing zero
+// bytes are not stored (the decoder reads zeros past the end). A damaged stream
+// decodes to some screen (the container's CRC finds the damage); it never reads out
+// of bounds, never loops, and an index >= ncol is an error.
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "../kernels.h"
+
+namespace lc {
+namespace {
+
+constexpr int kOut = 255;           // neighbour value outside the image (indices are < 255)
+constexpr int kBits1 = kScreenTable1Bits;  // structural: rank 3 + equals 8 + pattern 6 + changed 3 bits
+constexpr int kBits2 = 16, kBits3 = 16, kBits4 = 18;
+constexpr int kRowBits = 12;       // row / segment flags: (kind, y or neighbours' flags)
+constexpr int kEscBits = 16;        // escape tree: node (8 bits) x W (8 bits)
+constexpr int kInputs = kScreenMixInputs;  // t1..t4 and a bias
+constexpr int kMaxCands = 11;
+constexpr int kMatchBits = 16;
+constexpr int kSegment = 16;      // video: pixels per "same as the previous screen" segment
+
+// squash(d) = 4096 / (1 + e^(-d/256)) at d = -2048, -1920, ..., 2048; interpolated between.
+constexpr int kSquash[33] = {1, 2, 4, 6, 10, 17, 27, 45, 74, 120, 194, 311, 488, 747, 1102, 1546, 2048,
+                             2550, 2994, 3349, 3608, 3785, 3902, 3976, 4022, 4051, 4069, 4079, 4086, 4090,
+                             4092, 4094, 4095};
+
+inline int squash(int d) {
+  if (d > 2047) d = 2047;
+  if (d < -2047) d = -2047;
+  const int w = d & 127, i = (d >> 7) + 16;
+  return (kSquash[i] * (128 - w) + kSquash[i + 1] * w + 64) >> 7;
+}
+
+struct Tables {
+  int16_t stretch[4096];
+  int32_t rate[1024];  // 2^14 / (n + 1.5): a counter seen n times moves by 1 / (n + 1.5)
+  Tables() {
+    int pi = 0;
+    for (int x = -2047; x <= 2047; ++x) {
+      const int v = squash(x);
+      for (int p = pi; p <= v; ++p) stretch[p] = static_cast<int16_t>(x);
+      pi = v + 1;
+    }
+    for (int p = pi; p < 4096; ++p) stretch[p] = 2047;
+    for (int n = 0; n < 1024; ++n) rate[n] = 32768 / (2 * n + 3);
+  }
+};
+const Tables& tables() {
+  static const Tables t;
+  return t;
+}
+
+// A counter: probability of a 1 in the top 22 bits, times seen in the low 10.
+inline int p12(uint32_t c) { return static_cast<int>(c >> 20); }
+inline void update(uint32_t& c, int bit, int limit) {
+  const int n = static_cast<int>(c & 1023);
+  int64_t p = c >> 10;
+  p += ((static_cast<int64_t>(bit) << 22) - p) * tables().rate[n] >> 14;
+  p = std::min<int64_t>(std::max<int64_t>(p, 0), (1 << 22) - 1);
+  c = static_cast<uint32_t>(p << 10) | static_cast<uint32_t>(std::min(n + 1, limit));
+}
+
+inline uint32_t mixhash(uint32_t a, uint32_t b) {
+  uint32_t h = (a + 0x9E3779B9u) * 0x85EBCA6Bu;
+  h ^= (h >> 15) ^ (b * 0xC2B2AE35u);
+  return h * 0x27D4EB2Fu ^ (h >> 13);
+}
+
+class Encoder {
+ public:
+  explicit Encoder(std::vector<uint8_t>* out) : out_(out) {}
+  int code(int bit, int p1) {
+    const uint32_t bound = (range_ >> 12) * static_cast<uint32_t>(p1);
+    if (bit) {
+      range_ = bound;
+    } else {
+      low_ += bound;
+      range_ -= bound;
+    }
+    while (range_ < (1u << 24)) {
+      range_ <<= 8;
+      shift_low();
+    }
+    return bit;
+  }
+  void finish() {
+    for (int i = 0; i < 5; ++i) shift_low();
+    // The first byte is always 0 (low starts at 0 and never carries into it), and
+    // the decoder reads zeros past the end: neither needs storing.
+    out_->erase(out_->begin());
+    while (!out_->empty() && out_->back() == 0) out_->pop_back();
+  }
+
+ private:
+  void shift_low() {
+    if (static_cast<uint32_t>(low_) < 0xFF000000u || (low_ >> 32) != 0) {
+      const uint8_t carry = static_cast<uint8_t>(low_ >> 32);
+      uint8_t byte = cache_;
+      do {
+        out_->push_back(static_cast<uint8_t>(byte + carry));
+        byte = 0xFF;
+      } while (--pending_ != 0);
+      cache_ = static_cast<uint8_t>(low_ >> 24);
+    }
+    ++pending_;
+    low_ = (low_ & 0x00FFFFFFu) << 8;
+  }
+  std::vector<uint8_t>* out_;
+  uint64_t low_ = 0;
+  uint32_t range_ = 0xFFFFFFFFu;
+  uint8_t cache_ = 0;
+  uint64_t pending_ = 1;
+};
+
+class Decoder {
+ public:
+  Decoder(const uint8_t* data, int64_t n) : data_(data), n_(n) {
+    for (int i = 0; i < 4; ++i) code_ = (code_ << 8) | next();
+  }
+  int code(int /*bit*/, int p1) {
+    const uint32_t bound = (range_ >> 12) * static_cast<uint32_t>(p1);
+    int bit;
+    if (code_ < bound) {
+      range_ = bound;
+      bit = 1;
+    } else {
+      code_ -= bound;
+      range_ -= bound;
+      bit = 0;
+    }
+    while (range_ < (1u << 24)) {
+      range_ <<= 8;
+      code_ = (code_ << 8) | next();
+    }
+    return bit;
+  }
+
+ private:
+  uint32_t next() { return pos_ < n_ ? data_[pos_++] : 0u; }
+  const uint8_t* data_;
+  int64_t n_, pos_ = 0;
+  uint32_t range_ = 0xFFFFFFFFu, code_ = 0;
+};
+
+struct Model {
+  const uint32_t* init1;
+  const int32_t* init_mix;
+  std::vector<uint32_t> t1, t2, t3, t4, esc, rows;
+  std::vector<int32_t> mix;
+  Model(const uint32_t* init1_, const int32_t* init_mix_)
+      : init1(init1_), init_mix(init_mix_), t1(init1_, init1_ + (size_t{1} << kBits1)),
+        t2(size_t{1} << kBits2, 1u << 31), t3(size_t{1} << kBits3, 1u << 31), t4(size_t{1} << kBits4, 1u << 31),
+        esc(size_t{1} << kEscBits, 1u << 31), rows(size_t{1} << kRowBits, 1u << 31),
+        mix(init_mix_, init_mix_ + kScreenMixSets * kInputs) {}
+  void reset_fitted() {  // back to the starting (fitted) state: each image-mode frame
+    std::copy(init1, init1 + t1.size(), t1.begin());
+    std::copy(init_mix, init_mix + mix.size(), mix.begin());
+  }
+  void reset_frame_tables() {  // what a frame (image mode) or a GOP learns from scratch
+    std::fill(rows.begin(), rows.end(), 1u << 31);
+    std::fill(t2.begin(), t2.end(), 1u << 31);
+    std::fill(t3.begin(), t3.end(), 1u << 31);
+    std::fill(t4.begin(), t4.end(), 1u << 31);
+    std::fill(esc.begin(), esc.end(), 1u << 31);
+  }
+};
+
+// One binary decision: predict, code (encoder: `bit`; decoder: returns it), learn.
+template <class Coder>
+inline int decide(Coder& coder, Model& m, int bit, const uint32_t ctx[4], int set) {
+  const Tables& T = tables();
+  uint32_t* c[4] = {&m.t1[ctx[0]], &m.t2[ctx[1]], &m.t3[ctx[2]], &m.t4[ctx[3]]};
+  int st[kInputs];
+  for (int i = 0; i < 4; ++i) st[i] = T.stretch[p12(*c[i])];
+  st[4] = 256;
+  int32_t* w = &m.mix[set * kInputs];
+  int64_t dot = 0;
+  for (int i = 0; i < kInputs; ++i) dot += static_cast<int64_t>(w[i]) * st[i];
+  const int p = std::min(4095, std::max(1, squash(static_cast<int>(dot >> 16))));
+  bit = coder.code(bit, p);
+  const int err = ((bit << 12) - p) * 6;
+  for (int i = 0; i < kInputs; ++i) w[i] += (st[i] * err + 0x8000) >> 16;
+  update(*c[0], bit, 1023);
+  update(*c[1], bit, 60);
+  update(*c[2], bit, 250);
+  update(*c[3], bit, 60);
+  return bit;
+}
+
+// Codes (or, with Decoder, decodes into img) one screen. prev/bg: the previous screen
+// and the stream's background (video), or null. Returns 0 or kScreenBadIndex.
+// A flag coded with one adaptive counter (row and segment "same as reference" flags).
+template <class Coder>
+inline int flag(Coder& coder, Model& m, int bit, uint32_t ctx) {
+  uint32_t& c = m.rows[ctx & ((1u << kRowBits) - 1)];
+  bit = coder.code(bit, std::min(4095, std::max(1, p12(c))));
+  update(c, bit, 255);
+  return bit;
+}
+
+// Codes (or, with Decoder, decodes into img) one screen. prev/bg: the previous screen
+// and the stream's background (video), or null. Returns 0 or kScreenBadIndex.
+// A row equal to its reference (image: the row above; video: the previous screen's
+// row) is one flag; in video mode so is each kSegment-pixel segment equal to the
+// previous screen. Only the other pixels are coded one by one.
+template <class Coder>
+int64_t code_screen(Coder& coder, Model& m, uint8_t* img, const uint8_t* prev, const uint8_t* bg, int64_t h,
+                    int64_t w, int32_t ncol) {
+  constexpr bool kDecoding = std::is_same<Coder, Decoder>::value;
+  int nbits = 0;
+  while ((1 << nbits) < ncol) ++nbits;
+  const bool video = prev != nullptr;
+  const int64_t half = w / 2;  // Atari playfields repeat or mirror their left half
+  int last_row_flag = 0;
+  std::vector<uint8_t> seg_above((w + kSegment - 1) / kSegment + 1, 0), seg_now(seg_above.size(), 0);
+  // Match model: the last earlier pixel whose causal neighbourhood was the same as
+  // this one's; while its successors keep predicting right, the match runs on (a
+  // repeated sprite, brick or maze segment, at any offset).
+  std::vector<int32_t> last_seen(size_t{1} << kMatchBits, -1);
+  int64_t match = -1;
+  int match_len = 0;
+  for (int64_t y = 0; y < h; ++y) {
+    uint8_t* row = img + y * w;
+    const uint8_t* up = y > 0 ? row - w : nullptr;
+    const uint8_t* up2 = y > 1 ? row - 2 * w : nullptr;
+    const uint8_t* ref_row = video ? prev + y * w : up;
+    if (ref_row) {
+      const int same = kDecoding ? 0 : std::memcmp(row, ref_row, w) == 0;
+      const uint32_t ctx = video ? (1u << 11 | last_row_flag << 10 | static_cast<uint32_t>(std::min<int64_t>(y, 1023)))
+                                 : static_cast<uint32_t>(last_row_flag);
+      last_row_flag = flag(coder, m, same, ctx);
+      if (last_row_flag) {
+        if (kDecoding) std::memcpy(row, ref_row, w);
+        std::fill(seg_above.begin(), seg_above.end(), 1);
+        continue;
+      }
+    }
+    for (int64_t x = 0; x < w; ++x) {
+      const int64_t i = y * w + x;
+      if (video && x % kSegment == 0) {
+        const int64_t s = x / kSegment, len = std::min<int64_t>(kSegment, w - x);
+        const int same = kDecoding ? 0 : std::memcmp(row + x, prev + i, len) == 0;
+        const uint32_t ctx = 4u << 8 | seg_above[s] << 2 | (s > 0 ? seg_now[s - 1] : 1) << 1 | seg_above[s + 1];
+        seg_now[s] = static_cast<uint8_t>(flag(coder, m, same, ctx));
+        if (seg_now[s]) {
+          if (kDecoding) std::memcpy(row + x, prev + i, len);
+          x += len - 1;
+          continue;
+        }
+      }
+      const int W = x > 0 ? row[x - 1] : kOut, WW = x > 1 ? row[x - 2] : kOut;
+      const int N = up ? up[x] : kOut, NN = up2 ? up2[x] : kOut;
+      const int NW = (up && x > 0) ? up[x - 1] : kOut, NE = (up && x + 1 < w) ? up[x + 1] : kOut;
+      const int NNE = (up2 && x + 1 < w) ? up2[x + 1] : kOut;
+      const int R = x >= half ? row[x - half] : kOut, M = x >= half ? row[w - 1 - x] : kOut;
+      const int P = video ? prev[i] : kOut, B = video ? bg[i] : kOut;
+      const int PW = (video && x > 0) ? prev[i - 1] : kOut, PN = (video && y > 0) ? prev[i - w] : kOut;
+      const int PE = (video && x + 1 < w) ? prev[i + 1] : kOut;
+      const uint32_t key = mixhash(W | NW << 8 | N << 16 | NE << 24, WW | NN << 8 | NNE << 16) >> (32 - kMatchBits);
+      if (match >= 0 && match_len > 0) {
+        ++match;
+      } else {
+        match = last_seen[key];
+        match_len = 0;
+      }
+      last_seen[key] = static_cast<int32_t>(i);
+      const int MV = match >= 0 ? img[match] : kOut;
+      const uint32_t len_bucket = match < 0 ? 0 : match_len == 0 ? 1 : match_len < 8 ? 2 : match_len < 32 ? 3 : 4;
+      const uint32_t pattern = (W == N) | (N == NW) << 1 | (N == NE) << 2 | (W == NW) << 3 |
+                               (W == WW) << 4 | (N == NN) << 5;
+      const uint32_t changed = video ? ((W == PW) | (N == PN) << 1 | (P == B) << 2) : len_bucket;
+      const int order_video[kMaxCands] = {P, W, N, B, MV, NE, NW, M, R, WW, NN};
+      const int order_image[kMaxCands] = {W, N, MV, NE, NW, M, R, WW, NN, NNE, kOut};
+      const int* order = video ? order_video : order_image;
+      int cands[kMaxCands], ncands = 0;
+      for (int k = 0; k < kMaxCands; ++k) {
+        const int v = order[k];
+        if (v == kOut) continue;
+        bool seen = false;
+        for (int j = 0; j < ncands; ++j) seen |= cands[j] == v;
+        if (!seen) cands[ncands++] = v;
+      }
+      const uint32_t hood = mixhash(mixhash(W | N << 8 | NW << 16 | NE << 24, WW | NN << 8 | NNE << 16 | R << 24),
+                                    video ? (P | B << 8 | PE << 16 | 1u << 24) : static_cast<uint32_t>(M));
+      const int actual = kDecoding ? -1 : row[x];
+      int value = -1;
+      for (int j = 0; j < ncands && value < 0; ++j) {
+        const int v = cands[j];
+        const uint32_t rank = static_cast<uint32_t>(std::min(j, 7));
+        // Image mode has no P or B: their bits say whether v is the match's value.
+        const uint32_t eq = (v == W) | (v == N) << 1 | (v == NE) << 2 | (v == NW) << 3 |
+                            (video ? (v == P) << 4 | (v == B) << 5 : (v == MV) << 4 | (v == MV && match_len >= 8) << 5) |
+                            (v == R) << 6 | (v == M) << 7;
+        uint32_t ctx[4];
+        ctx[0] = ((rank << 8 | eq) << 6 | pattern) << 3 | changed;
+        ctx[1] = mixhash(rank | v << 8, W | N << 8 | (video ? P : 0) << 16) >> (32 - kBits2);
+        ctx[2] = mixhash(static_cast<uint32_t>(y) << 8 | rank, eq | pattern << 8 | changed << 14) >> (32 - kBits3);
+        ctx[3] = mixhash(hood, rank | (v == MV) << 4 | std::min<uint32_t>(len_bucket, 3) << 5) >> (32 - kBits4);
+        const int set = static_cast<int>(rank) << 2 | (W == N) << 1 | (video ? (P == W) : (v == M || v == R));
+        if (decide(coder, m, actual == v, ctx, set)) value = v;
+      }
+      if (value < 0) {  // escape: the index, most significant bit first
+        int node = 1;
+        for (int b = nbits - 1; b >= 0; --b) {
+          uint32_t& c = m.esc[(static_cast<uint32_t>(node) << 8 | static_cast<uint32_t>(W)) & ((1u << kEscBits) - 1)];
+          const int p = std::min(4095, std::max(1, p12(c)));
+          const int bit = coder.code(kDecoding ? 0 : (actual >> b) & 1, p);
+          update(c, bit, 30);
+          node = node << 1 | bit;
+        }
+        value = node - (1 << nbits);
+        if (value >= ncol) return kScreenBadIndex;
+      }
+      if (kDecoding) row[x] = static_cast<uint8_t>(value);
+      if (match >= 0) match_len = value == MV ? std::min(match_len + 1, 65535) : 0;
+    }
+    if (video) std::swap(seg_above, seg_now);
+  }
+  return 0;
+}
+
+// The stream's background (video): a pixel's value once it has stayed the same for
+// kSettle screens; sprites pass over it and it is what they uncover.
+constexpr int kSettle = 3;
+void update_background(const uint8_t* cur, const uint8_t* prev, uint8_t* bg, uint8_t* run, int64_t npix) {
+  for (int64_t i = 0; i < npix; ++i) {
+    run[i] = cur[i] == prev[i] ? static_cast<uint8_t>(std::min(255, run[i] + 1)) : 0;
+    if (run[i] >= kSettle) bg[i] = cur[i];
+  }
+}
+
+// carry (fitting): image-mode frames keep the structural state of the one before.
+template <class Run>
+int64_t run_sequence(int64_t n, int64_t h, int64_t w, bool video, bool carry, uint8_t* screens, Model& m,
+                     Run&& code_one) {
+  const int64_t npix = h * w;
+  std::vector<uint8_t> bg, run;
+  for (int64_t t = 0; t < n; ++t) {
+    uint8_t* cur = screens + t * npix;
+    const bool predicted = video && t > 0;
+    if (!video) {
+      if (!carry) m.reset_fitted();
+      m.reset_frame_tables();
+    }
+    if (int64_t err = code_one(t, cur, predicted ? cur - npix : nullptr, predicted ? bg.data() : nullptr)) return err;
+    if (video) {
+      if (t == 0) {
+        bg.assign(cur, cur + npix);
+        run.assign(npix, 0);
+      } else {
+        update_background(cur, cur - npix, bg.data(), run.data(), npix);
+      }
+    }
+  }
+  return 0;
+}
+
+int64_t check_args(int64_t n, int64_t h, int64_t w, int32_t ncol) {
+  if (n < 0 || h < 1 || w < 1 || ncol < 1 || ncol > 255) return kScreenBadArgs;
+  return 0;
+}
+
+}  // namespace
+
+int64_t screen_encode_cpu(const uint8_t* screens, int64_t n, int64_t h, int64_t w, int32_t ncol, bool video,
+                          const uint32_t* init1, const int32_t* init_mix, uint8_t* out, int64_t out_cap,
+                          int64_t* sizes, uint32_t* fit1, int32_t* fit_mix) {
+  if (int64_t err = check_args(n, h, w, ncol)) return err;
+  const int64_t npix = h * w;
+  for (int64_t i = 0; i < n * npix; ++i)
+    if (screens[i] >= ncol) return kScreenBadIndex;
+  Model m(init1, init_mix);
+  std::vector<uint8_t> copy(screens, screens + n * npix), bytes;
+  int64_t total = 0;
+  const int64_t err = run_sequence(n, h, w, video, fit1 != nullptr, copy.data(), m,
+                                   [&](int64_t t, uint8_t* cur, const uint8_t* prev, const uint8_t* bg) -> int64_t {
+    bytes.clear();
+    Encoder enc(&bytes);
+    if (int64_t e = code_screen(enc, m, cur, prev, bg, h, w, ncol)) return e;
+    enc.finish();
+    sizes[t] = static_cast<int64_t>(bytes.size());
+    if (total + sizes[t] <= out_cap) std::memcpy(out + total, bytes.data(), bytes.size());
+    total += sizes[t];
+    return 0;
+  });
+  if (err) return err;
+  if (fit1) std::memcpy(fit1, m.t1.data(), m.t1.size() * sizeof(uint32_t));
+  if (fit_mix) std::memcpy(fit_mix, m.mix.data(), m.mix.size() * sizeof(int32_t));
+  return total <= out_cap ? total : kScreenOverrun;
+}
+
+int64_t screen_decode_cpu(const uint8_t* data, const int64_t* sizes, int64_t n, int64_t h, int64_t w,
+                          int32_t ncol, bool video, const uint32_t* init1, const int32_t* init_mix, uint8_t* out) {
+  if (int64_t err = check_args(n, h, w, ncol)) return err;
+  Model m(init1, init_mix);
+  int64_t offset = 0;
+  return run_sequence(n, h, w, video, false, out, m,
+                      [&](int64_t t, uint8_t* cur, const uint8_t* prev, const uint8_t* bg) -> int64_t {
+    if (sizes[t] < 0) return kScreenBadArgs;
+    Decoder dec(data + offset, sizes[t]);
+    offset += sizes[t];
+    return code_screen(dec, m, cur, prev, bg, h, w, ncol);
+  });
+}
+
+}  // namespace lc

@@ -1,0 +1,307 @@
+"""The codec of the `palette-generic` model: any emulator screen, any game, losslessly.
+
+    codec = GenericPaletteCodec.load("palette-generic")
+    data = codec.encode(frames)        # uint8 N x H x W x 3 -> .lcf bytes (exact)
+    codec.with_gop(50).encode(frames)  # video mode: a group of pictures per section
+
+Two forms of a screen, named in the file (extra.form): "raw", the screen as ALE and
+Gymnasium return it (any size: 210x160, Pac-Man's 250x160), each pixel a palette
+index; "resized", 200x160 frames that are the Lanczos resize of 210- or 250-row
+screens (the Pac-Man data set's form), inverted to their screen
+(resample.invert_resize) with candidate colours found in the frame, kept only when the
+screen resizes back to the frame exactly. The form is chosen per file: "resized"
+(screen height in extra.screen_size) when the frames are 200x160 and the first
+inverts exactly, else "raw".
+
+Never worse than classic lossless: a frame without an exact screen (a resized frame
+that does not invert) is WebP lossless inside its unit; a unit (a frame, or a group of
+pictures in video mode) whose screens use more than 255 colours is all WebP lossless,
+and so is a unit whose screen coding is dense (> DENSE_BPP bits per pixel, where WebP
+can win: photos, noise) when WebP is shorter. Emulator screens cost ~0.01-0.07 bits
+per pixel, so on them WebP is never even tried, which keeps encoding fast.
+
+Container mode "palette" (as the fitted palette model; arch "palette-generic"),
+extra.gop, extra.frames_per_section (1, or the gop), extra.screen_size, extra.form.
+A section is one unit:
+
+    byte 0  0: screens, 1: WebP lossless frames
+    screens uvarint K, K bytes (indices into the model's known colours), uvarint U,
+            3U bytes (RGB of colours the model does not know): the unit's palette,
+            in this order; then per frame its type (0: screen, 1: WebP lossless, for
+            a resized frame without an exact screen), uvarint length, its bytes: the
+            coder stream (ops.screen_encode over the unit's screen frames; video mode:
+            one adaptive state across them, each predicted from the one before) or
+            the WebP file
+    WebP    per frame uvarint length + a WebP lossless file
+"""
+import numpy as np
+
+from learned_codec.codecs.base import Codec, check_frames
+from learned_codec.codecs.baselines import webp_lossless
+from learned_codec.codecs.schema import check_budget
+from learned_codec.container.format import MAX_FRAMES, ContainerError, Meta, check_binding, pack, unpack
+from learned_codec.container.varint import read_uvarint, write_uvarint
+from learned_codec.ops import RansDecodeError
+from learned_codec.ops.screen_coder import SCREEN_MAX_COLOURS, screen_decode, screen_encode
+from learned_codec.palette.resample import invert_resize, resize_height
+
+SCREENS, WEBP = 0, 1
+MODE = "palette"
+ARCH = "palette-generic"
+RESIZED_FRAME = (200, 160)
+SCREEN_HEIGHTS = (210, 250)  # the ALE's screen heights (most games; Pac-Man and a few others)
+DENSE_BPP = 0.25
+NEAR = 8.0   # RGB distance within which a least-squares pixel suggests a known colour
+_WEBP = webp_lossless()
+
+
+def rgb24(frames):
+    f = np.asarray(frames)
+    return (f[..., 0].astype(np.int32) << 16) | (f[..., 1].astype(np.int32) << 8) | f[..., 2]
+
+
+def unit_palette(codes, known):
+    """int32 rgb24 pixels of a unit, known-colour table (rgb24, sorted) -> (palette rgb24
+    in coding order: known colours by frequency, then new ones by frequency; number
+    known; their indices in `known`), or None when the unit has > 255 colours."""
+    u, counts = np.unique(codes, return_counts=True)
+    if len(u) > SCREEN_MAX_COLOURS:
+        return None
+    pos = np.clip(np.searchsorted(known, u), 0, max(len(known) - 1, 0))
+    is_known = (known[pos] == u) if len(known) else np.zeros(len(u), bool)
+    order = np.lexsort((-counts, ~is_known))  # known first, each group by frequency
+    return u[order], int(is_known.sum()), pos[order][: int(is_known.sum())]
+
+
+def indices(codes, palette):
+    order = np.argsort(palette)
+    return order[np.searchsorted(palette[order], codes)].astype(np.uint8)
+
+
+class GenericPaletteCodec(Codec):
+    kind = "video"
+    mode = MODE
+    lossless = True
+
+    def __init__(self, model, config, gop=0, fps=15.0):
+        if config["model"]["arch"] != ARCH:
+            raise ValueError(f"GenericPaletteCodec needs a {ARCH} model, not {config['model']['arch']}")
+        self.model = model.eval()
+        self.config = config
+        self.arch, self.quant = ARCH, "context"
+        self.weights_sha256 = config["weights_sha256"]
+        self.gop = int(gop)
+        if self.gop < 0:
+            raise ValueError(f"gop must be >= 0 (0: image mode), got {gop}")
+        self.fps = float(fps)
+        self.name = "palette-generic-video" if self.gop else "palette-generic"
+        self.setting = config.get("label", "")
+        self.model_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        self.known = model.known_colours()
+        self.known24 = rgb24(self.known)
+        if len(np.unique(self.known24)) != len(self.known24) or (np.diff(self.known24) < 0).any():
+            raise ValueError("the model's known colours must be distinct and sorted")
+
+    @classmethod
+    def load(cls, run_dir_or_name, gop=0):
+        from learned_codec.models.checkpoint import load_model
+
+        model, config = load_model(run_dir_or_name, device="cpu")
+        codec = cls(model, config, gop=gop)
+        codec.setting = str(run_dir_or_name) + (f" gop={gop}" if gop else "")
+        return codec
+
+    def with_gop(self, gop):
+        codec = GenericPaletteCodec(self.model, self.config, gop=gop, fps=self.fps)
+        codec.progress = self.progress
+        codec.setting = f"{self.setting.split(' gop=')[0]} gop={gop}".strip()
+        return codec
+
+    # ---- screens ---------------------------------------------------------------
+
+    def _invert(self, frames, screen_h):
+        """Resized frames -> (rgb24 screen_h-row screens, True) when every one inverts
+        exactly, else (None, False). Candidate colours: those of the frames' flat runs
+        (untouched by the resize), and the known colours that the least-squares screen
+        comes within NEAR of at >= 2 pixels (thin sprites and pellets, which no flat run
+        shows). Extra candidates trap the search in wrong screens, so a failed inversion
+        is retried once with only the colours its screen used at >= 4 pixels."""
+        from learned_codec.palette.fit import learn_palette
+        from learned_codec.palette.resample import _pinv
+
+        n, h, w, _ = frames.shape
+        cand = rgb24(learn_palette(frames))
+        if len(self.known):
+            z = np.matmul(_pinv(screen_h, h), frames.reshape(n, h, -1).astype(np.float64)).reshape(-1, 3)
+            known = self.known.astype(np.float64)
+            d = (known ** 2).sum(1) - 2 * z @ known.T
+            nearest, dist2 = d.argmin(1), d.min(1) + (z ** 2).sum(1)
+            u, counts = np.unique(nearest[dist2 < NEAR ** 2], return_counts=True)
+            cand = np.union1d(cand, self.known24[u[counts >= 2]])
+        for _ in range(2):
+            if not 1 <= len(cand) <= SCREEN_MAX_COLOURS:
+                return None, False
+            pal = np.stack([(cand >> 16) & 255, (cand >> 8) & 255, cand & 255], 1).astype(np.uint8)
+            idx = invert_resize(frames, pal, screen_h)
+            if (resize_height(pal[idx], h) == frames).all():
+                return cand[idx], True
+            used = np.bincount(idx.ravel(), minlength=len(cand))
+            cand = cand[used >= 4]
+        return None, False
+
+    def _form(self, frames):
+        """-> (form, screen size) of a file of these frames."""
+        if frames.shape[1:3] == RESIZED_FRAME:
+            for screen_h in SCREEN_HEIGHTS:
+                if self._invert(frames[:1], screen_h)[1]:
+                    return "resized", (screen_h, RESIZED_FRAME[1])
+        return "raw", frames.shape[1:3]
+
+    def _frame_codes(self, frames, form, screen_h):
+        """rgb24 screen of every frame (None where a resized frame does not invert exactly)."""
+        if form == "raw":
+            return list(rgb24(frames))
+        out = []
+        for f in frames:
+            codes, ok = self._invert(f[None], screen_h)
+            out.append(codes[0] if ok else None)
+        return out
+
+    def _encode_unit(self, frames, form, screen_h):
+        """One section: the unit's screens coded (frames without an exact screen as WebP
+        lossless), or all of it WebP lossless when the screens use more than 255 colours
+        or, on a dense unit, when that is shorter."""
+        codes = self._frame_codes(frames, form, screen_h)
+        on_screen = [c is not None for c in codes]
+        section = None
+        pal = unit_palette(np.stack([c for c in codes if c is not None]), self.known24) if any(on_screen) else None
+        if pal is not None:
+            palette, n_known, known_idx = pal
+            screens = indices(np.stack([c for c in codes if c is not None]), palette)
+            video = self.gop > 0
+            streams = iter(screen_encode(screens, len(palette), video=video,
+                                         state=self.model.state("video" if video else "image")))
+            new = palette[n_known:]
+            parts = [bytes([SCREENS]), write_uvarint(n_known), known_idx.astype(np.uint8).tobytes(),
+                     write_uvarint(len(new)),
+                     np.stack([(new >> 16) & 255, (new >> 8) & 255, new & 255], 1).astype(np.uint8).tobytes()]
+            for frame, ok in zip(frames, on_screen):  # per frame: its type, length, bytes
+                data = next(streams) if ok else _WEBP.encode_frame(frame)
+                parts += [bytes([SCREENS if ok else WEBP]), write_uvarint(len(data)), data]
+            section = b"".join(parts)
+        pixels = frames.shape[0] * frames.shape[1] * frames.shape[2]
+        if section is None or 8 * len(section) > DENSE_BPP * pixels:
+            files = [_WEBP.encode_frame(f) for f in frames]
+            webp = bytes([WEBP]) + b"".join(write_uvarint(len(b)) + b for b in files)
+            if section is None or len(webp) < len(section):
+                section = webp
+        self.report_progress(len(frames))
+        return section
+
+    def encode(self, frames):
+        frames = check_frames(frames)
+        n, h, w, _ = frames.shape
+        form, screen = self._form(frames)
+        per = self.gop or 1
+        sections = [self._encode_unit(frames[i:i + per], form, screen[0]) for i in range(0, n, per)]
+        meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w, frames=n,
+                    fps=self.fps, mode=MODE, quantizer={"method": "context"},
+                    extra={"gop": self.gop, "frames_per_section": per,
+                           "screen_size": [int(v) for v in screen], "form": form})
+        return pack(meta, sections)
+
+    # ---- decoding ----------------------------------------------------------------
+
+    def decode(self, data):
+        meta, sections = unpack(data)
+        check_budget(meta, self.max_memory)
+        self.check_compatible(meta)
+        form = meta.extra.get("form", "resized")
+        sh, sw = meta.extra["screen_size"]
+        resized_ok = (meta.height, meta.width) == RESIZED_FRAME and sh in SCREEN_HEIGHTS and sw == meta.width
+        if (form == "resized" and not resized_ok) or (form == "raw" and [sh, sw] != [meta.height, meta.width]):
+            raise ContainerError(f"file's screen form {form!r} and screen size {sh}x{sw} do not fit "
+                                 f"{meta.height}x{meta.width} frames")
+        per = meta.extra["frames_per_section"]
+        if len(sections) != -(-meta.frames // per):
+            raise ContainerError(f"file declares {meta.frames} frames in sections of {per} "
+                                 f"but holds {len(sections)} sections")
+        video = meta.extra["gop"] > 0
+        out = np.empty((meta.frames, meta.height, meta.width, 3), dtype=np.uint8)
+        for k, sec in enumerate(sections):
+            count = min(per, meta.frames - k * per)
+            out[k * per:k * per + count] = self._decode_unit(sec, count, meta, form, (sh, sw), video, k)
+            self.report_progress(count)
+        return out
+
+    def _decode_unit(self, sec, count, meta, form, screen_size, video, k):
+        where = f"palette-generic section {k}"
+        if len(sec) < 1 or sec[0] not in (SCREENS, WEBP):
+            raise ContainerError(f"{where}: bad unit type")
+        i = 1
+        if sec[0] == SCREENS:
+            n_known, i = read_uvarint(sec, i, where)
+            if i + n_known > len(sec):
+                raise ContainerError(f"{where} is truncated")
+            known_idx = np.frombuffer(bytes(sec[i:i + n_known]), dtype=np.uint8)
+            i += n_known
+            if (known_idx >= len(self.known)).any():
+                raise ContainerError(f"{where}: colour index beyond the model's {len(self.known)} known colours")
+            n_new, i = read_uvarint(sec, i, where)
+            if i + 3 * n_new > len(sec) or not 1 <= n_known + n_new <= SCREEN_MAX_COLOURS:
+                raise ContainerError(f"{where}: bad palette ({n_known} + {n_new} colours)")
+            new = np.frombuffer(bytes(sec[i:i + 3 * n_new]), dtype=np.uint8).reshape(-1, 3)
+            i += 3 * n_new
+            palette = np.concatenate([self.known[known_idx], new])
+        kinds, streams = [], []
+        for _ in range(count):
+            if sec[0] == SCREENS:
+                if i >= len(sec) or sec[i] not in (SCREENS, WEBP):
+                    raise ContainerError(f"{where}: bad frame type")
+                kinds.append(sec[i])
+                i += 1
+            else:
+                kinds.append(WEBP)
+            n, i = read_uvarint(sec, i, where)
+            if i + n > len(sec):
+                raise ContainerError(f"{where} is truncated")
+            streams.append(bytes(sec[i:i + n]))
+            i += n
+        if i != len(sec):
+            raise ContainerError(f"{where} has bytes after its {count} frames")
+        out = np.empty((count, meta.height, meta.width, 3), dtype=np.uint8)
+        on_screen = [t for t in range(count) if kinds[t] == SCREENS]
+        for t in range(count):
+            if kinds[t] == WEBP:
+                out[t] = self._decode_webp(streams[t], meta, where)
+        if on_screen:
+            try:
+                screens = screen_decode([streams[t] for t in on_screen], *screen_size, len(palette), video=video,
+                                        state=self.model.state("video" if video else "image"))
+            except RansDecodeError as e:
+                raise ContainerError(f"{where}: {e}") from None
+            rgb = palette[screens]
+            out[on_screen] = resize_height(rgb, RESIZED_FRAME[0]) if form == "resized" else rgb
+        return out
+
+    @staticmethod
+    def _decode_webp(data, meta, where):
+        try:
+            frame = _WEBP.decode_frame(data)
+        except Exception as e:  # Pillow raises several types for a damaged file
+            raise ContainerError(f"{where}: its WebP lossless data does not decode ({e})") from None
+        if frame.shape != (meta.height, meta.width, 3):
+            raise ContainerError(f"{where}: WebP frame is {frame.shape[:2]}, the file's frames "
+                                 f"{meta.height}x{meta.width}")
+        return frame
+
+    def check_compatible(self, meta):
+        check_binding(meta, self.arch, self.weights_sha256)
+        if meta.mode != MODE:
+            raise ContainerError(f"not a palette file (mode {meta.mode!r})")
+        per = meta.extra.get("frames_per_section")
+        if not isinstance(per, int) or isinstance(per, bool) or not 1 <= per <= MAX_FRAMES:
+            raise ContainerError(f"invalid frames per section {per!r}")
+
+
+__all__ = ["GenericPaletteCodec", "rgb24", "unit_palette", "indices"]
