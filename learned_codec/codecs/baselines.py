@@ -7,6 +7,7 @@ Images go through Pillow, one standalone file per frame:
     webp-lossless   libwebp lossless, method 4, quality (= effort) 100
     avif            libavif (Pillow's AVIF plugin) with subsampling="4:4:4", speed 6, full range
     png             zlib, optimize=True (level 9 plus filter search)
+    jxl-lossless    JPEG XL lossless (libjxl through imagecodecs), effort 9; needs imagecodecs
 
 Video goes through the ffmpeg binary that imageio-ffmpeg ships, frames piped in as
 rawvideo rgb24, the sequence coded as ONE file written as a raw elementary stream
@@ -119,6 +120,38 @@ def avif(quality):
 
 def png():
     return PillowCodec("png", "optimize", "PNG", "zlib", {"optimize": True}, lossless=True)
+
+
+class JxlLosslessCodec(ImageCodec):
+    """JPEG XL lossless through imagecodecs (libjxl), one .jxl file per frame."""
+
+    name, is_baseline, lossless, container = "jxl-lossless", True, True, "JPEG XL codestream"
+
+    def __init__(self, effort=9):
+        self.effort = int(effort)
+        self.setting = f"effort={self.effort}"
+
+    def check_available(self):
+        try:
+            import imagecodecs
+        except ImportError:
+            raise CodecUnavailable("imagecodecs is not installed (pip install 'imagecodecs<2024.9')") from None
+        if not imagecodecs.JPEGXL.available:
+            raise CodecUnavailable("this imagecodecs build has no JPEG XL")
+
+    def encode_frame(self, frame):
+        import imagecodecs
+
+        return bytes(imagecodecs.jpegxl_encode(np.ascontiguousarray(frame), lossless=True, effort=self.effort))
+
+    def decode_frame(self, data):
+        import imagecodecs
+
+        return np.asarray(imagecodecs.jpegxl_decode(data), dtype=np.uint8)
+
+
+def jxl_lossless():
+    return JxlLosslessCodec()
 
 
 # ---------------------------------------------------------------- ffmpeg video

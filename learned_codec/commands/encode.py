@@ -11,11 +11,17 @@ atomically: on any error nothing is left behind. Prints a JSON summary (bytes,
 bytes/frame, bpp). File names of image inputs are kept in the file (sanitised), and
 `decode` writes the frames back under them.
 
-Shipped models (all trained on Ms. Pac-Man frames from the ALE, resized to 200x160):
-  auto        the default: palette when every frame is an emulator screen resized to
-              200x160 (checked exactly on the first frame), conv5 otherwise; says which
-  palette     lossless. 200x160 frames only; emulator screens cost ~160 B/frame (~50 in
-              --video mode), any other 200x160 image is still exact but costs more than PNG
+Shipped models (the lossy ones and `palette` fitted on Ms. Pac-Man frames of the ALE):
+  auto        the default, checked on the first frame, and printed: an emulator screen
+              (raw, or resized to 200x160) goes to `palette` when that model fits it, else to
+              `palette-generic`; anything else to conv5 (lossy)
+  palette     lossless, Ms. Pac-Man: raw 210x160 screens or their 200x160 resize; ~160
+              B/frame (~50 in --video mode); other content stays exact but costs more
+  palette-generic
+              lossless, any ALE game (fitted on none of the games it codes: no fitting
+              needed), raw screens of any size and 200x160 resizes of 210/250-row screens;
+              each frame carries its palette; a frame it cannot explain is coded as WebP
+              lossless, so photos and noise cost about what WebP lossless costs
   conv5       lossy (quant naive), any frame size (fully convolutional); Pac-Man frames only:
               other content decodes poorly (the model learned the game's frames)
   hyperprior  lossy, entropy-coded (quant entropy), any frame size; Pac-Man frames
@@ -106,16 +112,32 @@ def _load_image(path):
 
 
 def choose_model(frames):
-    """--model auto: the palette model when the first frame is an emulator screen resized as the
-    data set resizes it (its palette screen renders back to it exactly), else conv5."""
-    from learned_codec.codecs.registry import open_codec
+    """--model auto -> (model name, its codec or None, why). Emulator screens (every colour
+    of the first frame in the console palette, or a 200x160 frame that is the resize of
+    such a screen) go to a lossless palette model: the fitted `palette` (Ms. Pac-Man)
+    when it explains the frame exactly (resized) or knows all its colours (raw), else
+    `palette-generic`, which needs no fitting for the game. Anything else is not a
+    screen: the shipped lossy learned codec, conv5."""
+    import numpy as np
 
-    palette = open_codec("palette")
-    if frames.shape[1:3] == tuple(palette.frame_size):
-        _, rendered = palette.screens(frames[:1])
-        if (rendered == frames[:1]).all():
-            return "palette", palette
-    return "conv5", None
+    from learned_codec.codecs.registry import open_codec
+    from learned_codec.palette.generic_codec import rgb24
+
+    first = frames[:1]
+    fitted = open_codec("palette")
+    if first.shape[1:3] == tuple(fitted.frame_size):
+        _, rendered = fitted.screens(first, "resized")
+        if (rendered == first).all():
+            return "palette", fitted, "an emulator screen resized to 200x160 that the fitted model explains"
+    generic = open_codec("palette-generic")
+    colours = np.unique(rgb24(first))
+    if first.shape[1:3] == tuple(fitted.screen_size) and np.isin(colours, rgb24(fitted.palette)).all():
+        return "palette", fitted, "a raw emulator screen in the fitted model's colours"
+    if np.isin(colours, generic.known24).all():
+        return "palette-generic", generic, "a raw emulator screen (console palette colours)"
+    if first.shape[1:3] == generic.RESIZED_FRAME and generic._form(first)[0] == "resized":
+        return "palette-generic", generic, "an emulator screen resized to 200x160"
+    return "conv5", None, "not an emulator screen: lossy"
 
 
 def run(args):
@@ -149,8 +171,7 @@ def run(args):
     if model == "auto" and args.quant:  # a quantizer asks for a lossy model
         model = "hyperprior" if args.quant == "entropy" else "conv5"
     if model == "auto":
-        model, codec = choose_model(frames)
-        why = "emulator screens: lossless" if model == "palette" else "not emulator screens: lossy"
+        model, codec, why = choose_model(frames)
         print(f"learned-codec encode: --model auto chose {model} ({why})", file=sys.stderr)
     codec = codec or open_codec(model, quant=args.quant, device=args.device, **params)
     codec.fps = fps

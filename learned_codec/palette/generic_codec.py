@@ -82,6 +82,7 @@ class GenericPaletteCodec(Codec):
     kind = "video"
     mode = MODE
     lossless = True
+    RESIZED_FRAME = RESIZED_FRAME
 
     def __init__(self, model, config, gop=0, fps=15.0):
         if config["model"]["arch"] != ARCH:
