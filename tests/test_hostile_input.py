@@ -161,7 +161,7 @@ def test_schema_tables_agree_with_the_registries():
     from learned_codec.quant.latent import QUANTIZERS
 
     assert set(schema.LATENT_METHODS) == set(QUANTIZERS)
-    assert set(schema.LEARNED_ARCHS) | {"palette"} == set(FAMILIES)
+    assert set(schema.LEARNED_ARCHS) | set(schema.PALETTE_ARCHS) == set(FAMILIES)
     assert set(schema.MODE_SCHEMA) == set(MODES)
 
 

@@ -34,13 +34,14 @@ def files(tmp_path_factory):
 
 def test_the_shipped_models_are_the_ones_this_test_covers():
     assert SHIPPED == ["conv5", "hyperprior", "hyperprior-0.0018", "hyperprior-0.0067", "hyperprior-0.025",
-                       "palette"]
+                       "palette", "palette-generic"]
 
 
 def test_entropy_archs_match_the_registry():
     from learned_codec.models.registry import get_arch
 
-    assert {a for a in ("fc", "fc-deep", "conv4", "conv5", "vae", "factorized", "hyperprior", "palette")
+    assert {a for a in ("fc", "fc-deep", "conv4", "conv5", "vae", "factorized", "hyperprior", "palette",
+                         "palette-generic")
             if getattr(get_arch(a).builder, "entropy_coded", False)} == set(ENTROPY_ARCHS)
 
 
