@@ -10,8 +10,9 @@
 // models (logistic mixing, as in the PAQ family of compressors):
 //   t1  structure: the candidate's rank, which neighbours it equals, which
 //       neighbours equal each other, which changed since the previous screen
-//       (colour-blind: it carries across games; its starting state is the fitted
-//       part of the generic model);
+//       (colour-blind: it carries across games). It starts from the fitted part of
+//       the generic model and adapts within the frame or GOP; the entries a frame
+//       touches live in a small overlay, so a frame never copies the whole table;
 //   t2  colours: the candidate's value with W and N (learned within the frame/GOP);
 //   t3  rows: the candidate's rank and neighbours with the row (screens have bands);
 //   t4  patterns: a hash of the whole causal neighbourhood, which learns a sprite or a
@@ -34,7 +35,8 @@ namespace {
 
 constexpr int kOut = 255;           // neighbour value outside the image (indices are < 255)
 constexpr int kBits1 = kScreenTable1Bits;  // structural: rank 3 + equals 8 + pattern 6 + changed 3 bits
-constexpr int kBits2 = 16, kBits3 = 16, kBits4 = 18;
+constexpr int kBits2 = 16, kBits3 = 16, kBits4 = 17;
+constexpr int kOverlayBits = 16;   // t1 entries one frame / GOP may adapt (3/4 of 2^16)
 constexpr int kRowBits = 12;       // row / segment flags: (kind, y or neighbours' flags)
 constexpr int kEscBits = 16;        // escape tree: node (8 bits) x W (8 bits)
 constexpr int kInputs = kScreenMixInputs;  // t1..t4 and a bias
@@ -166,21 +168,47 @@ class Decoder {
 };
 
 struct Model {
-  const uint32_t* init1;
   const int32_t* init_mix;
-  std::vector<uint32_t> t1, t2, t3, t4, esc, rows;
+  std::vector<uint32_t> fit1;  // fitting only: the structural table being learned, in full
+  const uint32_t* init1;       // the model's structural table (read only)
+  bool fitting;
+  std::vector<uint32_t> over_key, over_val;  // open-addressing overlay of adapted t1 entries
+  int64_t over_used = 0;
+  uint32_t scratch = 0;        // a t1 entry when the overlay is full: read, updates dropped
+  std::vector<uint32_t> t2, t3, t4, esc, rows;
   std::vector<int32_t> mix;
-  Model(const uint32_t* init1_, const int32_t* init_mix_)
-      : init1(init1_), init_mix(init_mix_), t1(init1_, init1_ + (size_t{1} << kBits1)),
-        t2(size_t{1} << kBits2, 1u << 31), t3(size_t{1} << kBits3, 1u << 31), t4(size_t{1} << kBits4, 1u << 31),
-        esc(size_t{1} << kEscBits, 1u << 31), rows(size_t{1} << kRowBits, 1u << 31),
+  Model(const uint32_t* init1_, const int32_t* init_mix_, bool fitting_)
+      : init_mix(init_mix_), fit1(fitting_ ? init1_ : nullptr, fitting_ ? init1_ + (size_t{1} << kBits1) : nullptr),
+        init1(init1_), fitting(fitting_), over_key(size_t{1} << kOverlayBits, 0xFFFFFFFFu),
+        over_val(size_t{1} << kOverlayBits, 0), t2(size_t{1} << kBits2, 1u << 31), t3(size_t{1} << kBits3, 1u << 31),
+        t4(size_t{1} << kBits4, 1u << 31), esc(size_t{1} << kEscBits, 1u << 31), rows(size_t{1} << kRowBits, 1u << 31),
         mix(init_mix_, init_mix_ + kScreenMixSets * kInputs) {}
-  void reset_fitted() {  // back to the starting (fitted) state: each image-mode frame
-    std::copy(init1, init1 + t1.size(), t1.begin());
+  uint32_t* t1(uint32_t ctx) {  // the adaptable t1 entry of a context
+    if (fitting) return &fit1[ctx];
+    const uint32_t mask = (1u << kOverlayBits) - 1;
+    for (uint32_t slot = (ctx * 2654435761u) >> (32 - kOverlayBits);; slot = (slot + 1) & mask) {
+      if (over_key[slot] == ctx) return &over_val[slot];
+      if (over_key[slot] == 0xFFFFFFFFu) {
+        if (4 * (over_used + 1) > 3 * static_cast<int64_t>(over_key.size())) {
+          scratch = init1[ctx];
+          return &scratch;
+        }
+        ++over_used;
+        over_key[slot] = ctx;
+        over_val[slot] = init1[ctx];
+        return &over_val[slot];
+      }
+    }
+  }
+  void reset_fitted() {  // back to the starting (fitted) mixer: each image-mode frame
     std::copy(init_mix, init_mix + mix.size(), mix.begin());
   }
   void reset_frame_tables() {  // what a frame (image mode) or a GOP learns from scratch
     std::fill(rows.begin(), rows.end(), 1u << 31);
+    if (!fitting) {
+      std::fill(over_key.begin(), over_key.end(), 0xFFFFFFFFu);
+      over_used = 0;
+    }
     std::fill(t2.begin(), t2.end(), 1u << 31);
     std::fill(t3.begin(), t3.end(), 1u << 31);
     std::fill(t4.begin(), t4.end(), 1u << 31);
@@ -192,7 +220,7 @@ struct Model {
 template <class Coder>
 inline int decide(Coder& coder, Model& m, int bit, const uint32_t ctx[4], int set) {
   const Tables& T = tables();
-  uint32_t* c[4] = {&m.t1[ctx[0]], &m.t2[ctx[1]], &m.t3[ctx[2]], &m.t4[ctx[3]]};
+  uint32_t* c[4] = {m.t1(ctx[0]), &m.t2[ctx[1]], &m.t3[ctx[2]], &m.t4[ctx[3]]};
   int st[kInputs];
   for (int i = 0; i < 4; ++i) st[i] = T.stretch[p12(*c[i])];
   st[4] = 256;
@@ -392,7 +420,7 @@ int64_t screen_encode_cpu(const uint8_t* screens, int64_t n, int64_t h, int64_t 
   const int64_t npix = h * w;
   for (int64_t i = 0; i < n * npix; ++i)
     if (screens[i] >= ncol) return kScreenBadIndex;
-  Model m(init1, init_mix);
+  Model m(init1, init_mix, fit1 != nullptr);
   std::vector<uint8_t> copy(screens, screens + n * npix), bytes;
   int64_t total = 0;
   const int64_t err = run_sequence(n, h, w, video, fit1 != nullptr, copy.data(), m,
@@ -407,7 +435,7 @@ int64_t screen_encode_cpu(const uint8_t* screens, int64_t n, int64_t h, int64_t 
     return 0;
   });
   if (err) return err;
-  if (fit1) std::memcpy(fit1, m.t1.data(), m.t1.size() * sizeof(uint32_t));
+  if (fit1) std::memcpy(fit1, m.fit1.data(), m.fit1.size() * sizeof(uint32_t));
   if (fit_mix) std::memcpy(fit_mix, m.mix.data(), m.mix.size() * sizeof(int32_t));
   return total <= out_cap ? total : kScreenOverrun;
 }
@@ -415,7 +443,7 @@ int64_t screen_encode_cpu(const uint8_t* screens, int64_t n, int64_t h, int64_t 
 int64_t screen_decode_cpu(const uint8_t* data, const int64_t* sizes, int64_t n, int64_t h, int64_t w,
                           int32_t ncol, bool video, const uint32_t* init1, const int32_t* init_mix, uint8_t* out) {
   if (int64_t err = check_args(n, h, w, ncol)) return err;
-  Model m(init1, init_mix);
+  Model m(init1, init_mix, false);
   int64_t offset = 0;
   return run_sequence(n, h, w, video, false, out, m,
                       [&](int64_t t, uint8_t* cur, const uint8_t* prev, const uint8_t* bg) -> int64_t {

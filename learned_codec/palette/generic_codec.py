@@ -100,6 +100,7 @@ class GenericPaletteCodec(Codec):
         self.model_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
         self.known = model.known_colours()
         self.known24 = rgb24(self.known)
+        self._lut = None  # rgb24 -> known colour index (255: unknown), built on first use
         if len(np.unique(self.known24)) != len(self.known24) or (np.diff(self.known24) < 0).any():
             raise ValueError("the model's known colours must be distinct and sorted")
 
@@ -168,6 +169,26 @@ class GenericPaletteCodec(Codec):
             out.append(codes[0] if ok else None)
         return out
 
+    def _palette_screens(self, codes):
+        """rgb24 screens of a unit -> (palette, number known, their known indices, uint8
+        index screens), or None over 255 colours. Screens in known colours only (emulator
+        screens) take a lookup table; others the general path."""
+        if self._lut is None:
+            self._lut = np.full(1 << 24, 255, dtype=np.uint8)
+            self._lut[self.known24] = np.arange(len(self.known24))
+        k = self._lut[codes]
+        if len(self.known24) < 255 and not (k == 255).any():
+            counts = np.bincount(k.ravel(), minlength=len(self.known24))
+            used = np.flatnonzero(counts)
+            used = used[np.argsort(-counts[used], kind="stable")]
+            remap = np.zeros(len(self.known24), dtype=np.uint8)
+            remap[used] = np.arange(len(used))
+            return self.known24[used], len(used), used, remap[k]
+        pal = unit_palette(codes, self.known24)
+        if pal is None:
+            return None
+        return (*pal, indices(codes, pal[0]))
+
     def _encode_unit(self, frames, form, screen_h):
         """One section: the unit's screens coded (frames without an exact screen as WebP
         lossless), or all of it WebP lossless when the screens use more than 255 colours
@@ -175,10 +196,9 @@ class GenericPaletteCodec(Codec):
         codes = self._frame_codes(frames, form, screen_h)
         on_screen = [c is not None for c in codes]
         section = None
-        pal = unit_palette(np.stack([c for c in codes if c is not None]), self.known24) if any(on_screen) else None
+        pal = self._palette_screens(np.stack([c for c in codes if c is not None])) if any(on_screen) else None
         if pal is not None:
-            palette, n_known, known_idx = pal
-            screens = indices(np.stack([c for c in codes if c is not None]), palette)
+            palette, n_known, known_idx, screens = pal
             video = self.gop > 0
             streams = iter(screen_encode(screens, len(palette), video=video,
                                          state=self.model.state("video" if video else "image")))
