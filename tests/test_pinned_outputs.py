@@ -4,8 +4,8 @@ A refactor must not change a single byte that a shipped codec writes or decodes.
 `python3 tests/test_pinned_outputs.py` (re)writes tests/data/pinned_outputs.json;
 do that only when a change of output is intended (new weights), and say so.
 
-The palette codec is integer-only (context tables + rANS): its bytes are pinned on
-every machine. conv5 and the hyperprior run float convolutions, whose last bits depend
+The palette codecs are integer-only (context tables + rANS; adaptive context mixing):
+their bytes are pinned on every machine. conv5 and the hyperprior run float convolutions, whose last bits depend
 on the CPU's instruction set (oneDNN picks AVX2 or AVX-512 kernels), so a naive-rounded
 code may differ by one step on another CPU: their pins are checked where torch reports
 the CPU capability they were recorded on, and skipped (with that reason) elsewhere.
@@ -21,7 +21,8 @@ import pytest
 PINS = Path(__file__).parent / "data" / "pinned_outputs.json"
 # (shipped model, quantizer, gop or None) -> one encoded file and its decode
 CASES = [("conv5", "naive", None), ("conv5", "naive", 4), ("hyperprior", "entropy", None),
-         ("hyperprior", "entropy", 4), ("palette", None, None), ("palette", None, 4)]
+         ("hyperprior", "entropy", 4), ("palette", None, None), ("palette", None, 4),
+         ("palette-generic", None, None), ("palette-generic", None, 4)]
 
 
 def _frames(model):
@@ -67,7 +68,7 @@ def _capability():
 def _case(name, quant, gop):
     """Float models' pins hold where they were recorded (see the module doc); palette everywhere."""
     recorded = json.loads(PINS.read_text())["recorded_on"]
-    other_cpu = name != "palette" and recorded != _capability()
+    other_cpu = not name.startswith("palette") and recorded != _capability()
     return pytest.param(name, quant, gop, id=_key(name, quant, gop), marks=pytest.mark.skipif(
         other_cpu, reason=f"float model pinned on '{recorded}', this is '{_capability()}'"))
 
