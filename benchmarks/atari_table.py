@@ -9,7 +9,10 @@ fitting: the generic model was fitted on seed 0.. of its six games).
 Per game, one episode of the sticky-random player from seed 10000 (data_tools.atari):
 stills are every 10th of its frames, video its first consecutive frames (every 3rd
 emulator frame). Every learned decode is checked exact. Writes results.json and
-table.md (bytes/frame; ratios against WebP/JPEG XL lossless and AV1 lossless).
+table.md (bytes/frame; ratios against WebP/JPEG XL lossless and AV1 lossless). The
+learned codecs' bytes are whole .lcf files divided by the frame count (the ~360-byte
+header included, i.e. ~18 B/frame over 20 stills); classic stills are one file per frame.
+Games marked * are absent from the generic model's fit.
 """
 import argparse
 import json
@@ -99,12 +102,19 @@ def table(results):
         seen = "" if game in GENERIC_FIT_GAMES else " *"
         for form, r in forms.items():
             s, v = r["stills"], r["video"]
-            lines.append(f"| {game}{seen} | {form} {r['screen'][0]}x{r['screen'][1] if form == 'raw' else ''} | "
+            shape = f"raw {r['screen'][0]}x{r['screen'][1]}" if form == "raw" else f"200x160 of {r['screen'][0]} rows"
+            lines.append(f"| {game}{seen} | {shape} | "
                          f"{f(s, 'fitted')} | {f(s, 'generic')} | {f(s, 'png')} | {f(s, 'webp-lossless')} | "
                          f"{f(s, 'jxl-lossless')} | {r['generic_vs_best_still']:.2f} | {f(v, 'fitted')} | "
                          f"{v['generic']['bytes_per_frame']:.1f} | {f(v, 'av1-lossless')} | "
                          f"{f(v, 'h264rgb-lossless')} | {r['generic_video_vs_av1']:.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def render(out):
+    """Rewrite OUT/table.md from OUT/results.json."""
+    results = json.loads((Path(out) / "results.json").read_text())
+    atomic_write_bytes(Path(out) / "table.md", table(results).encode())
 
 
 def main():
