@@ -93,6 +93,19 @@ def _split_sections(sections, meta):
     return out
 
 
+def decode_webp_frame(data, meta, where):
+    """A WebP lossless frame inside a palette file (the never-worse path) -> uint8 H x W x 3
+    of the file's frame size, or a ContainerError naming `where`."""
+    try:
+        frame = _GENERIC.decode_frame(bytes(data))
+    except Exception as e:  # Pillow raises several types for a damaged file
+        raise ContainerError(f"{where}: its WebP lossless data does not decode ({e})") from None
+    if frame.shape != (meta.height, meta.width, 3):
+        raise ContainerError(f"{where}: WebP frame is {frame.shape[:2]}, the file's frames "
+                             f"{meta.height}x{meta.width}")
+    return frame
+
+
 def palette_indices(frames, palette):
     """uint8 N x H x W x 3 -> uint8 N x H x W index of each pixel's colour in `palette` (exact
     for emulator screens); a colour the palette lacks gets its nearest one (the residual or
@@ -246,7 +259,7 @@ class PaletteCodec(Codec):
             if len(p) < 2:
                 raise ContainerError(f"palette frame {t} is truncated")
             if p[0] == GENERIC:
-                fixes[t] = self._decode_generic(p[1:], meta, t)
+                fixes[t] = decode_webp_frame(p[1:], meta, f"palette frame {t}")
                 generic.add(t)
                 self.report_progress(1)
                 continue
@@ -278,16 +291,6 @@ class PaletteCodec(Codec):
                 frames[t] += fix  # uint8 arithmetic wraps: the mod-256 residual undone
         return frames
 
-    @staticmethod
-    def _decode_generic(data, meta, t):
-        try:
-            frame = _GENERIC.decode_frame(bytes(data))
-        except Exception as e:  # Pillow raises several types for a damaged file
-            raise ContainerError(f"palette frame {t}: its WebP lossless data does not decode ({e})") from None
-        if frame.shape != (meta.height, meta.width, 3):
-            raise ContainerError(f"palette frame {t}: WebP frame is {frame.shape[:2]}, the file's frames "
-                                 f"{meta.height}x{meta.width}")
-        return frame
 
     def check_compatible(self, meta):
         check_binding(meta, self.arch, self.weights_sha256)

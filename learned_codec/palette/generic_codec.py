@@ -43,6 +43,7 @@ from learned_codec.container.format import MAX_FRAMES, ContainerError, Meta, che
 from learned_codec.container.varint import read_uvarint, write_uvarint
 from learned_codec.ops import RansDecodeError
 from learned_codec.ops.screen_coder import SCREEN_MAX_COLOURS, screen_decode, screen_encode
+from learned_codec.palette.codec import decode_webp_frame
 from learned_codec.palette.resample import invert_resize, resize_height
 
 SCREENS, WEBP = 0, 1
@@ -294,7 +295,7 @@ class GenericPaletteCodec(Codec):
         on_screen = [t for t in range(count) if kinds[t] == SCREENS]
         for t in range(count):
             if kinds[t] == WEBP:
-                out[t] = self._decode_webp(streams[t], meta, where)
+                out[t] = decode_webp_frame(streams[t], meta, where)
         if on_screen:
             try:
                 screens = screen_decode([streams[t] for t in on_screen], *screen_size, len(palette), video=video,
@@ -304,17 +305,6 @@ class GenericPaletteCodec(Codec):
             rgb = palette[screens]
             out[on_screen] = resize_height(rgb, RESIZED_FRAME[0]) if form == "resized" else rgb
         return out
-
-    @staticmethod
-    def _decode_webp(data, meta, where):
-        try:
-            frame = _WEBP.decode_frame(data)
-        except Exception as e:  # Pillow raises several types for a damaged file
-            raise ContainerError(f"{where}: its WebP lossless data does not decode ({e})") from None
-        if frame.shape != (meta.height, meta.width, 3):
-            raise ContainerError(f"{where}: WebP frame is {frame.shape[:2]}, the file's frames "
-                                 f"{meta.height}x{meta.width}")
-        return frame
 
     def check_compatible(self, meta):
         check_binding(meta, self.arch, self.weights_sha256)
