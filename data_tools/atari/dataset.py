@@ -32,6 +32,11 @@ def game_rom(game):
     if not re.fullmatch(r"[a-z0-9_]+", name) or not os.path.isfile(path):
         known = sorted(f[:-4] for f in os.listdir(folder) if f.endswith(".bin"))
         raise UserError(f"no ALE ROM named {name!r} (from {game!r}); known: {', '.join(known)}")
+    from ale_py import ALEInterface, LoggerMode
+
+    ALEInterface.setLoggerMode(LoggerMode.Error)
+    if not ALEInterface().isSupportedROM(path):
+        raise UserError(f"the ALE of this ale-py cannot run the ROM {name!r} ({path})")
     return name, path
 
 
