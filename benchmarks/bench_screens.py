@@ -34,7 +34,8 @@ def screens():
     return out
 
 
-def _codecs():
+@pytest.fixture(scope="module")
+def codecs():
     from learned_codec.codecs.baselines import jxl_lossless, png, webp_lossless
     from learned_codec.codecs.registry import open_codec
 
@@ -51,10 +52,10 @@ TARGETS = {("raw", "encode"): ">= 1000 fps", ("raw", "decode"): ">= 2000 fps",
 @pytest.mark.parametrize("game", GAMES)
 @pytest.mark.parametrize("name", CODECS)
 @pytest.mark.parametrize("op", ["encode", "decode"])
-def test_screen_codec(benchmark, screens, name, game, form, op):
+def test_screen_codec(benchmark, screens, codecs, name, game, form, op):
     if name == "palette" and game != "ms_pacman":
         pytest.skip("the fitted palette model is Ms. Pac-Man's only (by design, not a missing feature)")
-    codec = _codecs()[name]
+    codec = codecs[name]
     frames = screens[(game, form)]
     image = hasattr(codec, "encode_frame")
     if op == "encode":

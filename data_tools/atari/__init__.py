@@ -17,6 +17,6 @@ Random play covers less of a game than a player would (it rarely leaves the firs
 level); the manifest says how diverse the frames are so that a table built on them
 can be read for what it is.
 """
-from data_tools.atari.dataset import GAMES, console_palette, game_rom, make_dataset, record
+from data_tools.atari.dataset import console_palette, game_rom, make_dataset, record
 
-__all__ = ["GAMES", "console_palette", "game_rom", "make_dataset", "record"]
+__all__ = ["console_palette", "game_rom", "make_dataset", "record"]

@@ -12,9 +12,6 @@ FRAME_SKIP = 3        # every 3rd emulator frame (20 frames per second), as the 
 IMAGE_EVERY = 10      # image set: every 10th recorded frame
 STICKY = 0.75         # probability of keeping the previous action
 WARMUP = 60           # recorded frames skipped after a reset (attract screens, start delays)
-# Games of the results table (ALE ROM names); any ROM shipped with ale-py works.
-GAMES = ("ms_pacman", "pacman", "breakout", "space_invaders", "pong", "seaquest", "enduro", "freeway",
-         "qbert", "asterix")
 
 
 def rom_name(game):

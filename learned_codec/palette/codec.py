@@ -122,31 +122,30 @@ def palette_indices(frames, palette):
     return idx
 
 
-class PaletteCodec(Codec):
+class ScreenModelCodec(Codec):
+    """What the lossless screen codecs share (this one and palette/generic_codec.py): a
+    model of arch ARCH, an image mode (gop 0) and a video mode (with_gop), loading by
+    run folder or shipped name."""
     kind = "video"
     mode = MODE
     lossless = True
+    ARCH = ""
 
     def __init__(self, model, config, gop=0, fps=15.0):
-        if config["model"]["arch"] != "palette":
-            raise ValueError(f"PaletteCodec needs a palette model, not {config['model']['arch']}")
+        if config["model"]["arch"] != self.ARCH:
+            raise ValueError(f"{type(self).__name__} needs a {self.ARCH} model, not {config['model']['arch']}")
         self.model = model.eval()
         self.config = config
-        self.arch = "palette"
+        self.arch = self.ARCH
         self.quant = "context"
         self.weights_sha256 = config["weights_sha256"]
         self.gop = int(gop)
         if self.gop < 0:
             raise ValueError(f"gop must be >= 0 (0: image mode), got {gop}")
         self.fps = float(fps)
-        self.name = "palette-video" if self.gop else "palette"
+        self.name = f"{self.ARCH}-video" if self.gop else self.ARCH
         self.setting = config.get("label", "")
         self.model_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
-        self.code_entries = int(np.prod(model.screen_size))
-        self.palette = model.palette_array()
-        self.backgrounds = model.background_array()
-        self.frame_size = model.frame_size
-        self.screen_size = model.screen_size
 
     @classmethod
     def load(cls, run_dir_or_name, gop=0):
@@ -158,10 +157,22 @@ class PaletteCodec(Codec):
         return codec
 
     def with_gop(self, gop):
-        codec = PaletteCodec(self.model, self.config, gop=gop, fps=self.fps)
+        codec = type(self)(self.model, self.config, gop=gop, fps=self.fps)
         codec.progress = self.progress
         codec.setting = f"{self.setting.split(' gop=')[0]} gop={gop}".strip()
         return codec
+
+
+class PaletteCodec(ScreenModelCodec):
+    ARCH = "palette"
+
+    def __init__(self, model, config, gop=0, fps=15.0):
+        super().__init__(model, config, gop, fps)
+        self.code_entries = int(np.prod(model.screen_size))
+        self.palette = model.palette_array()
+        self.backgrounds = model.background_array()
+        self.frame_size = model.frame_size
+        self.screen_size = model.screen_size
 
     # ---- screens ---------------------------------------------------------------
 

@@ -36,14 +36,14 @@ A section is one unit:
 """
 import numpy as np
 
-from learned_codec.codecs.base import Codec, check_frames
+from learned_codec.codecs.base import check_frames
 from learned_codec.codecs.baselines import webp_lossless
 from learned_codec.codecs.schema import check_budget
 from learned_codec.container.format import MAX_FRAMES, ContainerError, Meta, check_binding, pack, unpack
 from learned_codec.container.varint import read_uvarint, write_uvarint
 from learned_codec.ops import RansDecodeError
 from learned_codec.ops.screen_coder import SCREEN_MAX_COLOURS, screen_decode, screen_encode
-from learned_codec.palette.codec import decode_webp_frame
+from learned_codec.palette.codec import ScreenModelCodec, decode_webp_frame
 from learned_codec.palette.resample import invert_resize, resize_height
 
 SCREENS, WEBP = 0, 1
@@ -79,46 +79,17 @@ def indices(codes, palette):
     return order[np.searchsorted(palette[order], codes)].astype(np.uint8)
 
 
-class GenericPaletteCodec(Codec):
-    kind = "video"
-    mode = MODE
-    lossless = True
+class GenericPaletteCodec(ScreenModelCodec):
+    ARCH = ARCH
     RESIZED_FRAME = RESIZED_FRAME
 
     def __init__(self, model, config, gop=0, fps=15.0):
-        if config["model"]["arch"] != ARCH:
-            raise ValueError(f"GenericPaletteCodec needs a {ARCH} model, not {config['model']['arch']}")
-        self.model = model.eval()
-        self.config = config
-        self.arch, self.quant = ARCH, "context"
-        self.weights_sha256 = config["weights_sha256"]
-        self.gop = int(gop)
-        if self.gop < 0:
-            raise ValueError(f"gop must be >= 0 (0: image mode), got {gop}")
-        self.fps = float(fps)
-        self.name = "palette-generic-video" if self.gop else "palette-generic"
-        self.setting = config.get("label", "")
-        self.model_bytes = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+        super().__init__(model, config, gop, fps)
         self.known = model.known_colours()
         self.known24 = rgb24(self.known)
         self._lut = None  # rgb24 -> known colour index (255: unknown), built on first use
         if len(np.unique(self.known24)) != len(self.known24) or (np.diff(self.known24) < 0).any():
             raise ValueError("the model's known colours must be distinct and sorted")
-
-    @classmethod
-    def load(cls, run_dir_or_name, gop=0):
-        from learned_codec.models.checkpoint import load_model
-
-        model, config = load_model(run_dir_or_name, device="cpu")
-        codec = cls(model, config, gop=gop)
-        codec.setting = str(run_dir_or_name) + (f" gop={gop}" if gop else "")
-        return codec
-
-    def with_gop(self, gop):
-        codec = GenericPaletteCodec(self.model, self.config, gop=gop, fps=self.fps)
-        codec.progress = self.progress
-        codec.setting = f"{self.setting.split(' gop=')[0]} gop={gop}".strip()
-        return codec
 
     # ---- screens ---------------------------------------------------------------
 
