@@ -162,6 +162,16 @@ int64_t screen_decode(std::uintptr_t data, std::uintptr_t sizes, int64_t n, int6
                                ptr<const uint32_t>(init1), ptr<const int32_t>(init_mix), ptr<uint8_t>(out));
 }
 
+int64_t resample_invert(std::uintptr_t frames, int64_t n, int64_t h_out, int64_t w, std::uintptr_t weights,
+                        int64_t h_in, int32_t precision, std::uintptr_t palette, int32_t npal,
+                        std::uintptr_t estimate, int64_t budget, std::uintptr_t out, std::uintptr_t ok) {
+  py::gil_scoped_release release;
+  return lc::resample_invert_cpu(ptr<const uint8_t>(frames), n, h_out, w, ptr<const int64_t>(weights), h_in,
+                                 precision, ptr<const uint8_t>(palette), npal, ptr<const double>(estimate), budget,
+                                 ptr<int32_t>(out),
+                                 ptr<uint8_t>(ok));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_C, m) {
@@ -186,6 +196,8 @@ PYBIND11_MODULE(_C, m) {
   m.def("context_decode", &context_decode);
   m.def("screen_encode", &screen_encode);
   m.def("screen_decode", &screen_decode);
+  m.def("resample_invert", &resample_invert);
+  m.attr("resample_max_colours") = lc::kResampleMaxColours;
   m.attr("screen_table1_size") = 1 << lc::kScreenTable1Bits;
   m.attr("screen_mix_shape") = py::make_tuple(lc::kScreenMixSets, lc::kScreenMixInputs);
 }

@@ -196,4 +196,24 @@ int64_t screen_encode_cpu(const uint8_t* screens, int64_t n, int64_t h, int64_t 
 int64_t screen_decode_cpu(const uint8_t* data, const int64_t* sizes, int64_t n, int64_t h, int64_t w,
                           int32_t ncol, bool video, const uint32_t* init1, const int32_t* init_mix, uint8_t* out);
 
+// ---- exact inversion of a vertical fixed-point resampling (CPU only) ---------
+// frames: n x h_out x w x 3 uint8, the resampling of n h_in x w palette screens by
+// weights (dense h_out x h_in integers, `precision` fractional bits: output =
+// clip((2^(precision-1) + sum weights * input) >> precision, 0, 255), as Pillow's
+// vertical pass). palette: npal candidate colours (RGB). For each frame finds a
+// screen in the candidate colours or the frame's flat-run colours whose resampling
+// is the frame exactly (csrc/cpu/resample_invert.cpp), writing its rgb24 values
+// (R << 16 | G << 8 | B) to out (n x h_in x w int32, zeros where it fails) and
+// ok[i] = 1; a column that needs more than `budget` colour trials fails the frame.
+// estimate (nullable): float64 h_in x h_out, a linear estimate of a screen column from
+// a frame column (the weights' pseudo-inverse) that orders the colours tried.
+// Returns the number of frames inverted, or kResampleBadArgs.
+constexpr int32_t kResampleMaxColours = 255;
+enum ResampleStatus : int64_t {
+  kResampleBadArgs = -31,  // sizes, precision, budget, palette size, or weights with an empty row
+};
+int64_t resample_invert_cpu(const uint8_t* frames, int64_t n, int64_t h_out, int64_t w, const int64_t* weights,
+                            int64_t h_in, int32_t precision, const uint8_t* palette, int32_t npal,
+                            const double* estimate, int64_t budget, int32_t* out, uint8_t* ok);
+
 }  // namespace lc

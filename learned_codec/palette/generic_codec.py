@@ -7,11 +7,12 @@
 Two forms of a screen, named in the file (extra.form): "raw", the screen as ALE and
 Gymnasium return it (any size: 210x160, Pac-Man's 250x160), each pixel a palette
 index; "resized", 200x160 frames that are the Lanczos resize of 210- or 250-row
-screens (the Pac-Man data set's form), inverted to their screen
-(resample.invert_resize) with candidate colours found in the frame, kept only when the
-screen resizes back to the frame exactly. The form is chosen per file: "resized"
-(screen height in extra.screen_size) when the frames are 200x160 and the first
-inverts exactly, else "raw".
+screens (the Pac-Man data set's form), inverted to their screen by the native
+exact search (resample.invert_exact: the console's known colours and the frame's own
+flat-run colours as candidates), kept only when the screen resizes back to the frame
+exactly. The form is chosen per file: "resized"
+(screen height in extra.screen_size) when the frames are 200x160 and any of a few
+frames spread over the input inverts exactly, else "raw".
 
 Never worse than classic lossless: a frame without an exact screen (a resized frame
 that does not invert) is WebP lossless inside its unit; a unit (a frame, or a group of
@@ -44,7 +45,7 @@ from learned_codec.container.varint import read_uvarint, write_uvarint
 from learned_codec.ops import RansDecodeError
 from learned_codec.ops.screen_coder import SCREEN_MAX_COLOURS, screen_decode, screen_encode
 from learned_codec.palette.codec import ScreenModelCodec, decode_webp_frame
-from learned_codec.palette.resample import invert_resize, resize_height
+from learned_codec.palette.resample import invert_exact, resize_height
 
 SCREENS, WEBP = 0, 1
 MODE = "palette"
@@ -52,7 +53,7 @@ ARCH = "palette-generic"
 RESIZED_FRAME = (200, 160)
 SCREEN_HEIGHTS = (210, 250)  # the ALE's screen heights (most games; Pac-Man and a few others)
 DENSE_BPP = 0.25
-NEAR = 8.0   # RGB distance within which a least-squares pixel suggests a known colour
+FORM_PROBES = 4   # frames tried when choosing a file's form
 _WEBP = webp_lossless()
 
 
@@ -94,40 +95,19 @@ class GenericPaletteCodec(ScreenModelCodec):
     # ---- screens ---------------------------------------------------------------
 
     def _invert(self, frames, screen_h):
-        """Resized frames -> (rgb24 screen_h-row screens, True) when every one inverts
-        exactly, else (None, False). Candidate colours: those of the frames' flat runs
-        (untouched by the resize), and the known colours that the least-squares screen
-        comes within NEAR of at >= 2 pixels (thin sprites and pellets, which no flat run
-        shows). Extra candidates trap the search in wrong screens, so a failed inversion
-        is retried once with only the colours its screen used at >= 4 pixels."""
-        from learned_codec.palette.fit import learn_palette
-        from learned_codec.palette.resample import _pinv
-
-        n, h, w, _ = frames.shape
-        cand = rgb24(learn_palette(frames))
-        if len(self.known):
-            z = np.matmul(_pinv(screen_h, h), frames.reshape(n, h, -1).astype(np.float64)).reshape(-1, 3)
-            known = self.known.astype(np.float64)
-            d = (known ** 2).sum(1) - 2 * z @ known.T
-            nearest, dist2 = d.argmin(1), d.min(1) + (z ** 2).sum(1)
-            u, counts = np.unique(nearest[dist2 < NEAR ** 2], return_counts=True)
-            cand = np.union1d(cand, self.known24[u[counts >= 2]])
-        for _ in range(2):
-            if not 1 <= len(cand) <= SCREEN_MAX_COLOURS:
-                return None, False
-            pal = np.stack([(cand >> 16) & 255, (cand >> 8) & 255, cand & 255], 1).astype(np.uint8)
-            idx = invert_resize(frames, pal, screen_h)
-            if (resize_height(pal[idx], h) == frames).all():
-                return cand[idx], True
-            used = np.bincount(idx.ravel(), minlength=len(cand))
-            cand = cand[used >= 4]
-        return None, False
+        """Resized frames -> (rgb24 screen_h-row screens, bool ok per frame): where ok,
+        the screen resizes back to the frame exactly. Candidate colours: the known
+        (console) colours and the frame's own flat-run colours (resample.invert_exact)."""
+        return invert_exact(frames, self.known, screen_h)
 
     def _form(self, frames):
-        """-> (form, screen size) of a file of these frames."""
+        """-> (form, screen size) of a file of these frames: "resized" when any of up to
+        FORM_PROBES frames spread over the input inverts (one frame may not: a column
+        past the search budget), with the screen height that frame inverts to."""
         if frames.shape[1:3] == RESIZED_FRAME:
+            probes = frames[np.unique(np.linspace(0, len(frames) - 1, min(FORM_PROBES, len(frames))).astype(int))]
             for screen_h in SCREEN_HEIGHTS:
-                if self._invert(frames[:1], screen_h)[1]:
+                if self._invert(probes, screen_h)[1].any():
                     return "resized", (screen_h, RESIZED_FRAME[1])
         return "raw", frames.shape[1:3]
 
@@ -135,11 +115,8 @@ class GenericPaletteCodec(ScreenModelCodec):
         """rgb24 screen of every frame (None where a resized frame does not invert exactly)."""
         if form == "raw":
             return list(rgb24(frames))
-        out = []
-        for f in frames:
-            codes, ok = self._invert(f[None], screen_h)
-            out.append(codes[0] if ok else None)
-        return out
+        codes, ok = self._invert(frames, screen_h)
+        return [c if k else None for c, k in zip(codes, ok)]
 
     def _palette_screens(self, codes):
         """rgb24 screens of a unit -> (palette, number known, their known indices, uint8

@@ -7,11 +7,13 @@ seven input rows (22-bit fixed point, rounded, clipped), channel by channel.
 
 `resize_height` reproduces that pass bit for bit (the weights are computed the way
 Pillow's Resample.c computes them), so a decoder that knows the emulator screen
-knows the frame. `invert_resize` finds, for a resized frame, the screen of palette
-colours whose resize is closest to it (iterated conditional modes over the rows,
-starting from the least-squares solution). On the data set's frames it finds a
-screen that resizes back to the frame exactly; on anything else it finds the
-nearest such screen and the codec stores what is left (see palette/codec.py).
+knows the frame. `invert_exact` finds, for a resized frame, a screen in given
+candidate colours (and the frame's own flat colours) that resizes back to it
+exactly, or says there is none (the native depth-first search, ops.resample_invert).
+`invert_resize` finds, for every frame, the screen of palette colours whose resize
+is closest to it: the exact one where there is one, else iterated conditional modes
+over the rows from the least-squares solution, and the codec stores what is left
+(see palette/codec.py).
 """
 import functools
 
@@ -86,11 +88,38 @@ def resize_height(screens, out_height):
     return out[0] if single else out
 
 
+RETRY_BUDGET = 1 << 16   # colour trials per column for frames the default budget missed
+
+
+def invert_exact(frames, candidates, in_height):
+    """Resized frames -> (int32 N x in_height x W rgb24 screens (R << 16 | G << 8 | B),
+    bool N ok): where ok, the screen's Pillow Lanczos resize is the frame exactly.
+    Frames the default search budget misses are searched once more with RETRY_BUDGET
+    (a frame that is no resize at all costs that much more: ~16x).
+
+    frames: uint8 N x h x W x 3; candidates: uint8 P x 3 colours the screens may use
+    (besides the colours of the frames' flat runs)."""
+    from learned_codec.ops.resample_invert import resample_invert
+
+    frames = np.asarray(frames)
+    if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(f"frames must be uint8 N x H x W x 3, got {frames.dtype} {frames.shape}")
+    h = frames.shape[1]
+    args = (resize_weights(int(in_height), h)[1], np.asarray(candidates, np.uint8))
+    screens, ok = resample_invert(frames, *args, _pinv(int(in_height), h), precision=PRECISION_BITS)
+    retry = np.flatnonzero(~ok)
+    if len(retry):  # a column past the default budget: one more try with RETRY_BUDGET
+        screens[retry], ok[retry] = resample_invert(frames[retry], *args, _pinv(int(in_height), h),
+                                                    precision=PRECISION_BITS, budget=RETRY_BUDGET)
+    return screens, ok
+
+
 def invert_resize(frames, palette, in_height, max_sweeps=20):
     """Palette screens whose Lanczos resize is closest to `frames`.
 
     frames: uint8 N x h x W x 3 (resized); palette: uint8 P x 3. Returns uint8
-    N x in_height x W palette indices. Least squares gives a start (the nearest
+    N x in_height x W palette indices: an exact screen in the palette where
+    invert_exact finds one; for the other frames least squares gives a start (the nearest
     palette colour of the minimum-norm solution), exact already for most columns.
     In the columns whose resize is still wrong, each row takes the palette colour
     that lowers the squared error most, every `stride`-th row at once (rows that far
@@ -104,6 +133,29 @@ def invert_resize(frames, palette, in_height, max_sweeps=20):
     pal = np.asarray(palette, dtype=np.float64).reshape(-1, 3)
     palette_u8 = pal.astype(np.uint8)
     in_height, out_height = int(in_height), frames.shape[1]
+    idx = np.zeros((len(frames), in_height, frames.shape[2]), dtype=np.uint8)
+    rest = np.arange(len(frames))
+    if 1 <= len(pal) <= 255:
+        rgb, ok = invert_exact(frames, palette_u8, in_height)
+        pal24 = (palette_u8[:, 0].astype(np.int64) << 16) | (palette_u8[:, 1].astype(np.int64) << 8) | palette_u8[:, 2]
+        order = np.argsort(pal24)
+        for i in np.flatnonzero(ok):
+            pos = np.clip(np.searchsorted(pal24[order], rgb[i]), 0, len(pal24) - 1)
+            if (pal24[order][pos] == rgb[i]).all():  # a flat colour outside the palette: not usable
+                idx[i] = order[pos]
+                ok[i] = True
+            else:
+                ok[i] = False
+        rest = np.flatnonzero(~ok)
+        if not len(rest):
+            return idx
+    idx[rest] = _invert_nearest(frames[rest], pal, in_height, max_sweeps)
+    return idx
+
+
+def _invert_nearest(frames, pal, in_height, max_sweeps):
+    palette_u8 = pal.astype(np.uint8)
+    out_height = frames.shape[1]
     weights, _ = resize_weights(in_height, out_height)
     z = np.matmul(_pinv(in_height, out_height), frames.reshape(len(frames), out_height, -1)
                   .astype(np.float64)).reshape(len(frames), in_height, frames.shape[2], 3)
