@@ -36,14 +36,19 @@ stamp "encoding the test frames into $REPORT/test.lcf and decoding them"
 learned-codec encode "$DATA" --model "$MODEL" -o "$REPORT/test.lcf"
 learned-codec decode "$REPORT/test.lcf" --model "$MODEL" -o "$REPORT/decoded"
 
-stamp "evaluating $MODEL (6 rates), the hyperprior (every shipped lambda) and palette (image and video mode) against the classic codecs"
-# conv5 at 6 rates: naive (uint8) and k-means codebooks of 5 sizes; the hyperprior at every
+stamp "evaluating $MODEL (7 rates), the hyperprior (every shipped lambda) and palette (image and video mode) against the classic codecs"
+# conv5 at 7 rates: naive (uint8), its float32 code (the reference table's conv5 row) and
+# k-means codebooks of 5 sizes; the hyperprior at every
 # shipped lambda (hyperprior, hyperprior-<lambda>), each also in its video mode. The classic
 # codecs' sweeps reach down to ~25 dB so that the learned curves overlap them (BD-rates).
 HYPER=(hyperprior $(cd learned_codec/weights && ls -d hyperprior-* 2>/dev/null))
-learned-codec eval --data "$DATA" --models "$MODEL" "$MODEL:kmeans:k=2" "$MODEL:kmeans:k=4" \
+# The reference report's table: rows not measured here (every arch but conv5) come from the
+# committed evaluations of benchmarks/results/ (REFERENCE_RUNS), each labelled in the table.
+REFERENCE_RUNS=(benchmarks/results/eval_quick_models/rd.csv benchmarks/results/eval_quick_models_500/rd.csv)
+learned-codec eval --data "$DATA" --models "$MODEL" "$MODEL:none" "$MODEL:kmeans:k=2" "$MODEL:kmeans:k=4" \
   "$MODEL:kmeans:k=16" "$MODEL:kmeans:k=64" "$MODEL:kmeans:k=256" "$MODEL:naive:gop=25" \
   "${HYPER[@]}" $(printf '%s:entropy:gop=25 ' "${HYPER[@]}") palette "palette::gop=25" \
   --qualities jpeg=10,20,30,50,70,85,95 jpeg420=10,30,50,75,95 webp=5,10,20,50,75,90,100 \
-  avif=5,10,20,35,50,65,80 h264=12,18,24,30,36,42,48 av1=25,35,45,55,63 --out "$REPORT"
+  avif=5,10,20,35,50,65,80 h264=12,18,24,30,36,42,48 av1=25,35,45,55,63 \
+  --reference-runs "${REFERENCE_RUNS[@]}" --out "$REPORT"
 stamp "done: report in $REPORT/report.md"

@@ -112,6 +112,37 @@ def test_reference_table_has_eleven_rows_and_never_invents_numbers():
     assert sum("not measured" in line for line in filled) == 10
 
 
+def test_reference_table_reads_committed_runs(tmp_path):
+    from learned_codec.errors import UserError
+    from learned_codec.eval.report import read_committed_rows
+    from learned_codec.reporting import write_csv
+
+    cols = ["codec", "setting", "status", "arch", "quant", "code_entries", "bytes_per_frame", "psnr", "ssim"]
+    committed = tmp_path / "rd.csv"
+    write_csv(committed, [
+        dict(codec="fc-naive", setting="runs/quick/fc-naive", status="ok", arch="fc", quant="naive",
+             code_entries=16000, bytes_per_frame=9000, psnr=32.0, ssim=0.91),
+        dict(codec="fc-naive", setting="runs/long/fc-naive", status="ok", arch="fc", quant="naive",
+             code_entries=16000, bytes_per_frame=9500, psnr=34.0, ssim=0.93),
+        dict(codec="conv5-none", setting="runs/quick/conv5-none", status="ok", arch="conv5", quant="none",
+             code_entries=8960, bytes_per_frame=19000, psnr=24.5, ssim=0.70),
+        dict(codec="jpeg", setting="q=50", status="ok", bytes_per_frame=5000, psnr=30.7, ssim=0.93)], cols)
+    rows = read_committed_rows([committed])
+    assert len(rows) == 3 and {r["source"] for r in rows} == {str(committed)}
+    this_run = {"status": "ok", "arch": "conv5", "quant": "none", "code_entries": 8960, "setting": "conv5",
+                "bytes_per_frame": 18000.0, "psnr": 27.5, "ssim": 0.82}
+    table = reference_table_markdown([this_run], rows).splitlines()[2:]
+    assert "| 9500 | 0.0990 | 34.00 | 0.9300 | runs/long/fc-naive (" + str(committed) + ") |" in table[1]
+    assert "| 18000 | 0.1875 | 27.50 | 0.8200 | conv5 (this run) |" in table[9]   # this run wins
+    assert sum("not measured" in line for line in table) == 9
+    with pytest.raises(UserError, match="cannot read"):
+        read_committed_rows([tmp_path / "absent.csv"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("codec,status,arch\nfc,ok,fc\n")
+    with pytest.raises(UserError, match="not an rd.csv"):
+        read_committed_rows([bad])
+
+
 def test_cli_eval_on_a_data_folder(tmp_path, capsys):
     data = tmp_path / "data"
     (data / "images").mkdir(parents=True)

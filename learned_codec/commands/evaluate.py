@@ -41,6 +41,10 @@ def add_arguments(parser):
     parser.add_argument("--qualities", nargs="+", metavar="[CODEC=]Q,Q,...", default=[],
                         help="operating points of lossy baselines (see below)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--reference-runs", nargs="+", metavar="RD_CSV", default=[],
+                        help="rd.csv files of earlier evaluations (committed runs, e.g. "
+                             "benchmarks/results/eval_quick_models/rd.csv): they fill the rows of the "
+                             "reference report's table that this run does not measure, each labelled")
     parser.add_argument("--out", required=True, metavar="REPORT_DIR", help="report folder")
 
 
@@ -108,7 +112,7 @@ def run(args):
     from learned_codec.codecs import baselines as baselines
     from learned_codec.codecs.base import check_frames
     from learned_codec.eval.harness import evaluate
-    from learned_codec.eval.report import summary_table
+    from learned_codec.eval.report import read_committed_rows, summary_table
 
     names = [] if args.baselines.strip() == "none" else args.baselines
     try:
@@ -117,6 +121,7 @@ def run(args):
         raise UserError(str(e)) from None
     qualities = parse_qualities(args.qualities)
     learned = load_learned(args.models)  # before the frames: fail fast on a bad model name
+    committed = read_committed_rows(args.reference_runs)
     frames, source = load_frames(args)
     try:
         frames = check_frames(frames)
@@ -132,7 +137,7 @@ def run(args):
     print(f"evaluating {len(learned) + len(classic)} operating points on {len(frames)} frames "
           f"of {frames.shape[1]}x{frames.shape[2]} (HxW) from {source}")
     report = evaluate(frames, learned + classic, args.out, missing=missing, source=source,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, committed_rows=committed)
     print(summary_table(report["rows"]))
     print(f"\nreport: {args.out}/report.md (rd.csv, report.json, plots beside it); "
           f"{report['run_seconds']:.0f} s")

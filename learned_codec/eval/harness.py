@@ -149,12 +149,14 @@ def _progress_line(done, total, codec, row, elapsed):
 
 
 def evaluate(frames, codecs, out_dir, missing=(), source="frames", progress=True,
-             crop_strip=True):
+             crop_strip=True, committed_rows=()):
     """Run every codec on `frames`, write the report into out_dir, return the report dict.
 
     frames: uint8 N x H x W x 3. codecs: codec objects (codecs.base.Codec). missing: dicts
     with codec, setting, reason for codecs that could not run (listed, never dropped).
-    source: one line saying where the frames come from.
+    source: one line saying where the frames come from. committed_rows: rows of earlier
+    evaluations (report.read_committed_rows) for the reference table's rows this run
+    does not measure.
     """
     frames = check_frames(frames)
     out_dir = check_writable_dir(out_dir)
@@ -166,6 +168,7 @@ def evaluate(frames, codecs, out_dir, missing=(), source="frames", progress=True
         "rows": rows,
         "bd_rates": bd_rates(rows),
         "environment": environment(),
+        "committed_rows": list(committed_rows),
     }
     images = {"rd": plot_rd(rows, out_dir)}
     if crop_strip:

@@ -25,30 +25,62 @@ REFERENCE_ROWS = [
 ]
 
 
-def reference_table_markdown(measured_rows):
+def read_committed_rows(paths):
+    """Rows of earlier evaluations (their rd.csv files) for the reference table: each
+    learned-codec row with a status of ok, tagged with the file it came from. A missing
+    or unreadable file is a UserError naming it."""
+    import csv
+
+    from learned_codec.errors import UserError
+
+    out = []
+    for path in paths:
+        try:
+            with open(path, newline="") as f:
+                rows = list(csv.DictReader(f))
+        except (OSError, UnicodeDecodeError, csv.Error) as e:
+            raise UserError(f"--reference-runs {path}: cannot read it ({e})") from None
+        for r in rows:
+            if r.get("status") != "ok" or not r.get("arch"):
+                continue
+            try:
+                out.append({**r, "code_entries": int(float(r["code_entries"])),
+                            "bytes_per_frame": float(r["bytes_per_frame"]), "psnr": float(r["psnr"]),
+                            "ssim": float(r["ssim"]), "source": str(path)})
+            except (KeyError, TypeError, ValueError):
+                raise UserError(f"--reference-runs {path}: not an rd.csv of learned-codec eval "
+                                f"(row {r.get('codec')!r} lacks code_entries / bytes / PSNR / SSIM)") from None
+    return out
+
+
+def reference_table_markdown(measured_rows, committed_rows=()):
     """The reference's 11 rows beside ours for the same model x quantizer x code size.
 
-    measured_rows: row dicts with arch, quant, code_entries, bytes_per_frame, psnr, ssim
-    (rows without arch are ignored). A reference row we have no measurement for shows
-    "not measured" in our columns, never a number.
+    measured_rows: row dicts of this run with arch, quant, code_entries, bytes_per_frame,
+    psnr, ssim (rows without arch are ignored); committed_rows: the same from earlier
+    evaluations (read_committed_rows), used for a reference row this run did not measure
+    (the one with the highest PSNR). The last column says where each of our numbers comes
+    from. A reference row with no measurement anywhere shows "not measured", never a number.
     """
     ours = {}
     for r in measured_rows:
         if r.get("status") == "ok" and r.get("arch"):
-            ours.setdefault((r["arch"], r.get("quant") or "none", r.get("code_entries")), r)
+            ours.setdefault((r["arch"], r.get("quant") or "none", r.get("code_entries")), (r, "this run"))
+    for r in sorted(committed_rows, key=lambda r: -r["psnr"]):
+        ours.setdefault((r["arch"], r.get("quant") or "none", r["code_entries"]), (r, r["source"]))
     head = ("| reference model | quantization | epochs | model size | code | ratio printed "
             "| ratio by its formula | ref PSNR | ref SSIM | our bytes/frame | our real ratio "
-            "| our PSNR | our SSIM |")
-    lines = [head, "|" + "---|" * 13]
+            "| our PSNR | our SSIM | our model (measured in) |")
+    lines = [head, "|" + "---|" * 14]
     for typ, quant, epochs, size, code, printed, ref_psnr, ref_ssim, key in REFERENCE_ROWS:
         formula = metrics.reference_compression_ratio(key[2], 4 if key[1] == "none" else 1)
-        r = ours.get(key)
+        r, where = ours.get(key, (None, None))
         if r is None:
-            mine = ["not measured"] * 4
+            mine = ["not measured"] * 4 + [""]
         else:
             mine = [f"{r['bytes_per_frame']:.0f}",
                     f"{r['bytes_per_frame'] / metrics.RAW_FRAME_BYTES:.4f}",
-                    _fmt_psnr(r["psnr"]), f"{r['ssim']:.4f}"]
+                    _fmt_psnr(r["psnr"]), f"{r['ssim']:.4f}", f"{r.get('setting') or r['arch']} ({where})"]
         lines.append("| " + " | ".join([typ, quant, str(epochs), size, code, printed,
                                          f"{formula:.3f}", ref_psnr, ref_ssim,
                                          *mine]) + " |")
@@ -220,8 +252,11 @@ def write_markdown(report, out_dir, images):
            "'ratio' is code entries x 4 (float32) or x 1 (uint8) / 96,000 and ignores "
            "everything else a decoder needs; 'ratio by its formula' recomputes it from the code "
            "size (the printed value differs for the 500-per-block rows and the VAE). Our ratio "
-           "is real bytes / 96,000.", "",
-           reference_table_markdown(rows), ""]
+           "is real bytes / 96,000. Rows this run did not measure come from the committed "
+           "evaluations passed with --reference-runs (their rd.csv; the quick-preset runs of "
+           "benchmarks/results/train_quick.md, trained minutes on a CPU, where nothing longer "
+           "was measured).", "",
+           reference_table_markdown(rows, report.get("committed_rows", ())), ""]
     md += ["## Environment", ""] + [f"- {k}: {v}" for k, v in env.items()] + [""]
     with atomic_open(Path(out_dir) / "report.md", "w") as f:
         f.write("\n".join(md))
