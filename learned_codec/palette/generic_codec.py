@@ -35,6 +35,9 @@ A section is one unit:
             the WebP file
     WebP    per frame uvarint length + a WebP lossless file
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from learned_codec.codecs.base import check_frames
@@ -55,6 +58,29 @@ SCREEN_HEIGHTS = (210, 250)  # the ALE's screen heights (most games; Pac-Man and
 DENSE_BPP = 0.25
 FORM_PROBES = 4   # frames tried when choosing a file's form
 _WEBP = webp_lossless()
+
+
+def worker_count():
+    """Threads for coding units: the usable cores, or OMP_NUM_THREADS where it is set lower."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        limit = int(os.environ.get("OMP_NUM_THREADS", cores))
+    except ValueError:
+        limit = cores
+    return max(1, min(cores, limit))
+
+
+def _map_units(fn, items):
+    """fn over items, results in order. Units (frames, or groups of pictures) are
+    independent and the native coder releases the GIL, so they run on worker_count()
+    threads; the first exception (a damaged section) propagates as it would serially."""
+    items = list(items)
+    workers = min(worker_count(), len(items))
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        yield from pool.map(fn, items)
 
 
 def rgb24(frames):
@@ -118,14 +144,19 @@ class GenericPaletteCodec(ScreenModelCodec):
         codes, ok = self._invert(frames, screen_h)
         return [c if k else None for c, k in zip(codes, ok)]
 
+    def _lookup(self):
+        """rgb24 -> index among the known colours (255: unknown), made once."""
+        if self._lut is None:
+            lut = np.full(1 << 24, 255, dtype=np.uint8)
+            lut[self.known24] = np.arange(len(self.known24))
+            self._lut = lut
+        return self._lut
+
     def _palette_screens(self, codes):
         """rgb24 screens of a unit -> (palette, number known, their known indices, uint8
         index screens), or None over 255 colours. Screens in known colours only (emulator
         screens) take a lookup table; others the general path."""
-        if self._lut is None:
-            self._lut = np.full(1 << 24, 255, dtype=np.uint8)
-            self._lut[self.known24] = np.arange(len(self.known24))
-        k = self._lut[codes]
+        k = self._lookup()[codes]
         if len(self.known24) < 255 and not (k == 255).any():
             counts = np.bincount(k.ravel(), minlength=len(self.known24))
             used = np.flatnonzero(counts)
@@ -173,7 +204,9 @@ class GenericPaletteCodec(ScreenModelCodec):
         n, h, w, _ = frames.shape
         form, screen = self._form(frames)
         per = self.gop or 1
-        sections = [self._encode_unit(frames[i:i + per], form, screen[0]) for i in range(0, n, per)]
+        self._lookup()
+        sections = list(_map_units(lambda i: self._encode_unit(frames[i:i + per], form, screen[0]),
+                                   range(0, n, per)))
         meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w, frames=n,
                     fps=self.fps, mode=MODE, quantizer={"method": "context"},
                     extra={"gop": self.gop, "frames_per_section": per,
@@ -198,9 +231,12 @@ class GenericPaletteCodec(ScreenModelCodec):
                                  f"but holds {len(sections)} sections")
         video = meta.extra["gop"] > 0
         out = np.empty((meta.frames, meta.height, meta.width, 3), dtype=np.uint8)
-        for k, sec in enumerate(sections):
+        def unit(k):
             count = min(per, meta.frames - k * per)
-            out[k * per:k * per + count] = self._decode_unit(sec, count, meta, form, (sh, sw), video, k)
+            out[k * per:k * per + count] = self._decode_unit(sections[k], count, meta, form, (sh, sw), video, k)
+            return count
+
+        for count in _map_units(unit, range(len(sections))):
             self.report_progress(count)
         return out
 
