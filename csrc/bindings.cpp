@@ -172,6 +172,13 @@ int64_t resample_invert(std::uintptr_t frames, int64_t n, int64_t h_out, int64_t
                                  ptr<uint8_t>(ok));
 }
 
+int64_t resample_rows(std::uintptr_t in, int64_t n, int64_t h_in, int64_t row, std::uintptr_t weights, int64_t h_out,
+                      int32_t precision, std::uintptr_t out) {
+  py::gil_scoped_release release;
+  return lc::resample_rows_cpu(ptr<const uint8_t>(in), n, h_in, row, ptr<const int64_t>(weights), h_out, precision,
+                               ptr<uint8_t>(out));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_C, m) {
@@ -197,6 +204,7 @@ PYBIND11_MODULE(_C, m) {
   m.def("screen_encode", &screen_encode);
   m.def("screen_decode", &screen_decode);
   m.def("resample_invert", &resample_invert);
+  m.def("resample_rows", &resample_rows);
   m.attr("resample_max_colours") = lc::kResampleMaxColours;
   m.attr("screen_table1_size") = 1 << lc::kScreenTable1Bits;
   m.attr("screen_mix_shape") = py::make_tuple(lc::kScreenMixSets, lc::kScreenMixInputs);

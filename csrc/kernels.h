@@ -216,4 +216,13 @@ int64_t resample_invert_cpu(const uint8_t* frames, int64_t n, int64_t h_out, int
                             int64_t h_in, int32_t precision, const uint8_t* palette, int32_t npal,
                             const double* estimate, int64_t budget, int32_t* out, uint8_t* ok);
 
+// ---- vertical fixed-point resampling (CPU only) ---------------------------------
+// in: n x h_in rows of `row` uint8 elements (an image's w*c); weights: dense h_out x
+// h_in integers with `precision` fractional bits, each row's nonzero taps contiguous;
+// out[i][o] = clip((2^(precision-1) + sum_k weights[o][k] * in[i][k]) >> precision, 0,
+// 255), exactly Pillow's vertical pass (int32 sums, as Pillow's). Returns n, or
+// kResampleBadArgs (sizes, precision, or weights whose sums could overflow int32).
+int64_t resample_rows_cpu(const uint8_t* in, int64_t n, int64_t h_in, int64_t row, const int64_t* weights,
+                          int64_t h_out, int32_t precision, uint8_t* out);
+
 }  // namespace lc

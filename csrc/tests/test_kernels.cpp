@@ -182,6 +182,38 @@ static void test_context_coder_round_trip() {
   EXPECT(st < 0 || back != img, "a flipped byte decoded to the original image");
 }
 
+// A 2-tap average (weights 1/2, 1/2 at 8 bits) of a two-colour screen, resampled and
+// inverted: resample_rows by hand, resample_invert finds a screen that resamples back.
+static void test_resample_round_trip() {
+  const int64_t h_in = 8, h_out = 7, w = 3;
+  std::vector<int64_t> wt(h_out * h_in, 0);
+  for (int64_t o = 0; o < h_out; ++o) wt[o * h_in + o] = wt[o * h_in + o + 1] = 128;
+  const uint8_t pal[6] = {10, 20, 30, 200, 100, 50};
+  std::vector<uint8_t> screen(h_in * w * 3);
+  for (int64_t r = 0; r < h_in; ++r)
+    for (int64_t x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c) screen[(r * w + x) * 3 + c] = pal[((r / 3 + x) % 2) * 3 + c];
+  std::vector<uint8_t> frame(h_out * w * 3);
+  EXPECT(lc::resample_rows_cpu(screen.data(), 1, h_in, w * 3, wt.data(), h_out, 8, frame.data()) == 1,
+         "resample_rows refused good arguments");
+  const int v = (10 + 200 + 1) / 2;  // rows 2|3 of column 0: colours 0 then 1, rounded half up
+  EXPECT(frame[(2 * w) * 3] == v, "resample_rows: got %d, expected %d", frame[(2 * w) * 3], v);
+  std::vector<int32_t> out(h_in * w);
+  uint8_t ok = 0;
+  EXPECT(lc::resample_invert_cpu(frame.data(), 1, h_out, w, wt.data(), h_in, 8, pal, 2, nullptr, 4096,
+                                 out.data(), &ok) == 1 && ok == 1, "resample_invert failed");
+  std::vector<uint8_t> rgb(h_in * w * 3), again(h_out * w * 3);
+  for (int64_t i = 0; i < h_in * w; ++i)
+    for (int c = 0; c < 3; ++c) rgb[i * 3 + c] = static_cast<uint8_t>(out[i] >> (16 - 8 * c));
+  lc::resample_rows_cpu(rgb.data(), 1, h_in, w * 3, wt.data(), h_out, 8, again.data());
+  EXPECT(again == frame, "the inverted screen does not resample back to the frame");
+  std::vector<int64_t> bad(h_out * h_in, 0);
+  EXPECT(lc::resample_rows_cpu(screen.data(), 1, h_in, w * 3, wt.data(), h_out, 31, frame.data()) < 0,
+         "precision 31 accepted");
+  EXPECT(lc::resample_invert_cpu(frame.data(), 1, h_out, w, bad.data(), h_in, 8, pal, 2, nullptr, 4096,
+                                 out.data(), &ok) < 0, "weights without taps accepted");
+}
+
 int main() {
   test_dct_round_trip();
   test_dct_constant_block();
@@ -194,6 +226,7 @@ int main() {
   test_latent_quantize();
   test_kmeans_separated();
   test_context_coder_round_trip();
+  test_resample_round_trip();
   if (failures) { std::fprintf(stderr, "%d failure(s)\n", failures); return 1; }
   std::printf("all native kernel tests passed\n");
   return 0;

@@ -111,28 +111,46 @@ def _load_image(path):
     return read_image_exact(path)[None]
 
 
+def fitted_palette_models():
+    """Names of the shipped fitted palette models (arch "palette": one game each)."""
+    from learned_codec.errors import UserError
+    from learned_codec.models.identity import model_identity, shipped_names
+
+    out = []
+    for name in shipped_names():
+        try:
+            if model_identity(name)[0] == "palette":
+                out.append(name)
+        except UserError:
+            continue
+    return out
+
+
 def choose_model(frames):
     """--model auto -> (model name, its codec or None, why). Emulator screens (every colour
     of the first frame in the console palette, or a 200x160 frame that is the resize of
-    such a screen) go to a lossless palette model: the fitted `palette` (Ms. Pac-Man)
-    when it explains the frame exactly (resized) or knows all its colours (raw), else
+    such a screen) go to a lossless palette model: a shipped fitted one (`palette` for
+    Ms. Pac-Man, `palette-pacman` for Pac-Man) when it explains the frame exactly
+    (resized) or has the frame's size and knows all its colours (raw), else
     `palette-generic`, which needs no fitting for the game. Anything else is not a
     screen: the shipped lossy learned codec, conv5."""
     import numpy as np
 
     from learned_codec.codecs.registry import open_codec
     from learned_codec.palette.generic_codec import rgb24
+    from learned_codec.palette.resample import invert_exact
 
     first = frames[:1]
-    fitted = open_codec("palette")
-    if first.shape[1:3] == tuple(fitted.frame_size):
-        _, rendered = fitted.screens(first, "resized")
-        if (rendered == first).all():
-            return "palette", fitted, "an emulator screen resized to 200x160 that the fitted model explains"
-    generic = open_codec("palette-generic")
     colours = np.unique(rgb24(first))
-    if first.shape[1:3] == tuple(fitted.screen_size) and np.isin(colours, rgb24(fitted.palette)).all():
-        return "palette", fitted, "a raw emulator screen in the fitted model's colours"
+    for name in fitted_palette_models():
+        fitted = open_codec(name)
+        if first.shape[1:3] == tuple(fitted.frame_size):
+            screen, ok = invert_exact(first, fitted.palette, fitted.screen_size[0])
+            if ok[0] and np.isin(screen, rgb24(fitted.palette)).all():
+                return name, fitted, "an emulator screen resized to 200x160 that the fitted model explains"
+        if first.shape[1:3] == tuple(fitted.screen_size) and np.isin(colours, rgb24(fitted.palette)).all():
+            return name, fitted, "a raw emulator screen in the fitted model's colours"
+    generic = open_codec("palette-generic")
     if np.isin(colours, generic.known24).all():
         return "palette-generic", generic, "a raw emulator screen (console palette colours)"
     if first.shape[1:3] == generic.RESIZED_FRAME and generic._form(first)[0] == "resized":

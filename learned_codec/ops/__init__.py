@@ -18,6 +18,7 @@ quantization tables are 8 x 8 (or C x 8 x 8, one per channel).
     context_coder.py  context_encode, context_decode, ContextModelTables (palette model)
     screen_coder.py   screen_encode, screen_decode, ScreenCoderState (generic palette model)
     resample_invert.py resample_invert (exact inversion of a vertical resize of palette screens)
+    resample_rows.py  resample_rows (Pillow's vertical fixed-point resampling pass, bit for bit)
 """
 from learned_codec.ops._checks import cuda_available
 from learned_codec.ops.context_coder import (
@@ -43,6 +44,7 @@ from learned_codec.ops.kmeans import kmeans_assign, kmeans_fit
 from learned_codec.ops.latent_quant import latent_dequantize, latent_quantize
 from learned_codec.ops.rans import RansDecodeError, rans_decode
 from learned_codec.ops.resample_invert import RESAMPLE_MAX_COLOURS, resample_invert
+from learned_codec.ops.resample_rows import resample_rows
 from learned_codec.ops.screen_coder import ScreenCoderState, screen_decode, screen_encode
 
 __all__ = [
@@ -52,5 +54,5 @@ __all__ = [
     "rans_decode", "RansDecodeError", "context_encode", "context_decode", "ContextModelTables",
     "CONTEXT_COMPONENTS", "CONTEXT_MAX_SYMBOLS", "CONTEXT_MAX_COMPONENTS", "CONTEXT_MAX_REFS",
     "JPEG_LUMA_BASE", "JPEG_CHROMA_BASE", "screen_encode", "screen_decode", "ScreenCoderState",
-    "resample_invert", "RESAMPLE_MAX_COLOURS",
+    "resample_invert", "RESAMPLE_MAX_COLOURS", "resample_rows",
 ]

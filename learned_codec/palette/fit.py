@@ -7,8 +7,9 @@ No gradients: every part is a count over the training frames.
    vertically flat runs (which Lanczos resizing leaves untouched).
 2. Screens: each training frame inverted to its palette screen
    (resample.invert_resize), in chunks saved to RUN_DIR/screens/ so that a killed
-   run resumes where it stopped (--resume). Frames of 200 rows (the Pac-Man data
-   set) come from 210-row screens; frames of any other height are their own screens.
+   run resumes where it stopped (--resume). Frames of 200 rows come from the screen
+   height the manifest names (data atari: 210, or 250 for Pac-Man), else 210 (the
+   Pac-Man data set); frames of any other height are their own screens.
 3. Backgrounds: k-modes over the screens (assign each screen to the background
    it differs from least, then take each pixel's most frequent value).
 4. Context tables: counts of (context, pixel) for key frames (background as
@@ -55,18 +56,39 @@ def learn_palette(frames, window=7, min_pixels=16):
     return np.stack([(u >> 16) & 255, (u >> 8) & 255, u & 255], 1).astype(np.uint8)
 
 
-def _palette(data_dir, frames):
+def _manifest(data_dir):
     from data_tools.frames import load_manifest
 
     try:
-        manifest = load_manifest(data_dir)
+        return load_manifest(data_dir)
     except UserError:
-        manifest = {}
+        return {}
+
+
+def _palette(data_dir, frames):
+    manifest = _manifest(data_dir)
     hexes = manifest.get("distinct_colours", {}).get("raw_palette")
     if hexes:
         pal = np.array([[int(h[i:i + 2], 16) for i in (1, 3, 5)] for h in hexes], dtype=np.uint8)
         return pal, "data set manifest (raw emulator screens)"
+    raw = Path(data_dir) / "raw" / "images" / "train.npy"   # data atari: the raw screens beside the resize
+    if raw.is_file():
+        screens = np.load(raw, mmap_mode="r")
+        colours = np.unique(np.asarray(screens[:: max(1, len(screens) // 500)]).reshape(-1, 3), axis=0)
+        return colours, "the data set's raw screens (raw/)"
     return learn_palette(frames[:: max(1, len(frames) // 500)]), "flat runs of the training frames"
+
+
+def _screen_height(data_dir, frame_h, frame_w):
+    """Rows of the screens behind frame_h-row frames: the manifest's screen_size (data atari
+    records it: 250 for Pac-Man), else 210 for 200-row frames (the Pac-Man data set); frames
+    of any other height are their own screens."""
+    if frame_h != 200:
+        return int(frame_h)
+    size = _manifest(data_dir).get("screen_size")
+    if isinstance(size, list) and len(size) == 2 and int(size[1]) == frame_w and int(size[0]) in (210, 250):
+        return int(size[0])
+    return 210
 
 
 def _sequence_starts(data_dir, split, n):
@@ -266,7 +288,7 @@ def fit(opts):
     cfg = default_config("palette")
     frame_h, frame_w = train.shape[1:3]
     cfg["frame_size"] = [int(frame_h), int(frame_w)]
-    cfg["screen_size"] = [210 if frame_h == 200 else int(frame_h), int(frame_w)]
+    cfg["screen_size"] = [_screen_height(data_dir, int(frame_h), int(frame_w)), int(frame_w)]
     palette, palette_source = _palette(data_dir, train)
     if not 1 <= len(palette) <= 30:
         raise UserError(f"found {len(palette)} palette colours; the palette model needs 1..30 "

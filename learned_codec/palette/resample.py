@@ -79,13 +79,22 @@ def resize_height(screens, out_height):
     x = screens[None] if single else screens
     if x.dtype != np.uint8 or x.ndim != 4:
         raise ValueError(f"screens must be uint8 N x H x W x C, got {screens.dtype} {screens.shape}")
+    from learned_codec.ops.resample_rows import resample_rows
+
+    out = resample_rows(x, resize_weights(x.shape[1], int(out_height))[1], precision=PRECISION_BITS)
+    return out[0] if single else out
+
+
+def resize_height_reference(screens, out_height):
+    """resize_height in NumPy (float64 BLAS sums, exact for these integers): the reference
+    that tests hold the native pass to."""
+    x = np.asarray(screens)
     fixed = _fixed_float(x.shape[1], int(out_height))
     n, h, w, c = x.shape
     # Integer sums of < 2^31 * 255 * 10 stay exact in float64, so BLAS computes them exactly.
     acc = np.matmul(fixed, x.reshape(n, h, w * c).astype(np.float64)).astype(np.int64)
     out = np.clip((acc + (1 << (PRECISION_BITS - 1))) >> PRECISION_BITS, 0, 255).astype(np.uint8)
-    out = out.reshape(n, -1, w, c)
-    return out[0] if single else out
+    return out.reshape(n, -1, w, c)
 
 
 RETRY_BUDGET = 1 << 16   # colour trials per column for frames the default budget missed

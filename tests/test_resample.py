@@ -1,12 +1,15 @@
-"""ops.resample_invert / palette.resample.invert_exact: the exact inversion of Pillow's
-Lanczos height resize of palette screens, checked against resize_height (the bit-exact
-forward pass) on real screens of several games and both ALE screen heights."""
+"""The two resampling ops: ops.resample_rows (palette.resample.resize_height, Pillow's
+Lanczos height resize bit for bit) against Pillow and the NumPy reference, and
+ops.resample_invert / palette.resample.invert_exact, its exact inversion on palette
+screens, checked against the forward pass on real screens of several games and both
+ALE screen heights."""
 import numpy as np
 import pytest
 
 from data_tools.atari import record
-from learned_codec.ops import RESAMPLE_MAX_COLOURS, resample_invert
-from learned_codec.palette.resample import PRECISION_BITS, invert_exact, resize_height, resize_weights
+from learned_codec.ops import RESAMPLE_MAX_COLOURS, resample_invert, resample_rows
+from learned_codec.palette.resample import (PRECISION_BITS, invert_exact, resize_height, resize_height_reference,
+                                            resize_weights)
 
 
 def _rgb(screens24):
@@ -15,6 +18,31 @@ def _rgb(screens24):
 
 def _palette(screens):
     return np.unique(screens.reshape(-1, 3), axis=0)
+
+
+@pytest.mark.parametrize("h_in,h_out,w,c", [(210, 200, 160, 3), (250, 200, 16, 3), (12, 11, 5, 1),
+                                          (200, 210, 8, 3), (7, 3, 4, 4)])
+def test_resize_is_pillows_bit_for_bit(h_in, h_out, w, c):
+    from PIL import Image
+
+    images = np.random.default_rng(h_in).integers(0, 256, (3, h_in, w, c), dtype=np.uint8)
+    out = resize_height(images, h_out)
+    assert out.shape == (3, h_out, w, c)
+    assert np.array_equal(out, resize_height_reference(images, h_out))
+    mode = {1: "L", 3: "RGB", 4: "CMYK"}[c]   # (RGBA would be premultiplied by Pillow)
+    pil = np.stack([np.asarray(Image.fromarray(im.squeeze(-1) if c == 1 else im, mode)
+                               .resize((w, h_out), Image.LANCZOS)) for im in images])
+    assert np.array_equal(out, pil.reshape(out.shape))
+
+
+def test_resample_rows_bad_arguments():
+    weights = resize_weights(210, 200)[1]
+    with pytest.raises(ValueError, match="images"):
+        resample_rows(np.zeros((1, 210, 4, 3), np.float32), weights)
+    with pytest.raises(ValueError, match="weights"):
+        resample_rows(np.zeros((1, 209, 4, 3), np.uint8), weights)
+    with pytest.raises(ValueError, match="overflow"):
+        resample_rows(np.zeros((1, 210, 4, 3), np.uint8), weights << 9)
 
 
 @pytest.mark.parametrize("game", ["ms_pacman", "pacman", "breakout", "seaquest"])
