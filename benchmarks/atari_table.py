@@ -30,7 +30,7 @@ from learned_codec.codecs.baselines import av1_lossless, h264rgb_lossless, jxl_l
 from learned_codec.codecs.registry import open_codec  # noqa: E402
 from learned_codec.fileio import atomic_write_json, atomic_write_bytes  # noqa: E402
 
-FITTED = {"ms_pacman": "palette"}   # shipped fitted models, by game (raw and resized forms)
+FITTED = {"ms_pacman": "palette", "pacman": "palette-pacman"}   # shipped fitted models, by game (both forms)
 GENERIC_FIT_GAMES = ("breakout", "pong", "seaquest", "freeway", "asterix", "qbert")
 DEFAULT_GAMES = ("ms_pacman", "pacman", "space_invaders", "enduro", "beam_rider", "riverraid", "alien",
                  "montezuma_revenge", "breakout", "seaquest")

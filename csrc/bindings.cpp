@@ -164,11 +164,12 @@ int64_t screen_decode(std::uintptr_t data, std::uintptr_t sizes, int64_t n, int6
 
 int64_t resample_invert(std::uintptr_t frames, int64_t n, int64_t h_out, int64_t w, std::uintptr_t weights,
                         int64_t h_in, int32_t precision, std::uintptr_t palette, int32_t npal,
-                        std::uintptr_t estimate, int64_t budget, std::uintptr_t out, std::uintptr_t ok) {
+                        std::uintptr_t estimate, int64_t budget, std::uintptr_t known, std::uintptr_t known_mask,
+                        std::uintptr_t out, std::uintptr_t ok) {
   py::gil_scoped_release release;
   return lc::resample_invert_cpu(ptr<const uint8_t>(frames), n, h_out, w, ptr<const int64_t>(weights), h_in,
                                  precision, ptr<const uint8_t>(palette), npal, ptr<const double>(estimate), budget,
-                                 ptr<int32_t>(out),
+                                 ptr<const int32_t>(known), ptr<const uint8_t>(known_mask), ptr<int32_t>(out),
                                  ptr<uint8_t>(ok));
 }
 

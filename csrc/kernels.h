@@ -207,6 +207,9 @@ int64_t screen_decode_cpu(const uint8_t* data, const int64_t* sizes, int64_t n, 
 // ok[i] = 1; a column that needs more than `budget` colour trials fails the frame.
 // estimate (nullable): float64 h_in x h_out, a linear estimate of a screen column from
 // a frame column (the weights' pseudo-inverse) that orders the colours tried.
+// known / known_mask (nullable): n x h_in x w rgb24 screen columns and n x w flags; a
+// flagged column is taken from known as it is (a column solved before whose resampling
+// the caller knows to be this frame column) and its colours join the ones shown.
 // Returns the number of frames inverted, or kResampleBadArgs.
 constexpr int32_t kResampleMaxColours = 255;
 enum ResampleStatus : int64_t {
@@ -214,7 +217,8 @@ enum ResampleStatus : int64_t {
 };
 int64_t resample_invert_cpu(const uint8_t* frames, int64_t n, int64_t h_out, int64_t w, const int64_t* weights,
                             int64_t h_in, int32_t precision, const uint8_t* palette, int32_t npal,
-                            const double* estimate, int64_t budget, int32_t* out, uint8_t* ok);
+                            const double* estimate, int64_t budget, const int32_t* known,
+                            const uint8_t* known_mask, int32_t* out, uint8_t* ok);
 
 // ---- vertical fixed-point resampling (CPU only) ---------------------------------
 // in: n x h_in rows of `row` uint8 elements (an image's w*c); weights: dense h_out x

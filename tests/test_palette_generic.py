@@ -7,10 +7,11 @@ from data_tools.atari import make_dataset, record
 from data_tools.pacman.episode import resize_frame
 from learned_codec.codecs.baselines import webp_lossless
 from learned_codec.codecs.reader import LcfFrames
-from learned_codec.codecs.registry import open_codec
+from learned_codec.codecs.registry import make_video_codec, open_codec
 from learned_codec.container.format import ContainerError, pack, unpack
 from learned_codec.errors import UserError
 from learned_codec.palette.generic_codec import GenericPaletteCodec
+from learned_codec.palette.resample import resize_height
 
 # The shipped generic model was fitted on breakout, pong, seaquest, freeway, asterix and
 # qbert (weights/palette-generic/config.json): these games are absent from every fit.
@@ -100,8 +101,24 @@ def test_default_model_choice(clips):
     assert choose_model(clips["space_invaders"][:1])[0] == "palette-generic"
     resized = np.stack([resize_frame(clips["ms_pacman"][3])])
     assert choose_model(resized)[0] == "palette"
+    assert choose_model(clips["pacman"][:1])[0] == "palette-pacman"
+    assert choose_model(np.stack([resize_height(clips["pacman"][5], 200)]))[0] == "palette-pacman"
     photo = np.random.default_rng(0).integers(0, 256, (1, 200, 160, 3), dtype=np.uint8)
     assert choose_model(photo)[0] == "conv5"
+
+
+@pytest.mark.parametrize("form", ["raw", "resized"])
+def test_fitted_pacman_model_beats_the_generic_one(generic, clips, form):
+    # held-out seed (the fit used seeds 0-15 of data atari); raw 250x160 screens or their 200x160 resize
+    frames = clips["pacman"][::3]
+    if form == "resized":
+        frames = resize_height(frames, 200)
+    fitted = open_codec("palette-pacman")
+    data = fitted.encode(frames)
+    assert np.array_equal(fitted.decode(data), frames)
+    assert len(data) < 0.6 * len(generic.encode(frames))
+    video = make_video_codec(fitted, 8)
+    assert np.array_equal(video.decode(video.encode(clips["pacman"])), clips["pacman"])
 
 
 def test_data_atari_writes_both_forms(tmp_path):

@@ -267,7 +267,8 @@ inline uint32_t rgb24(const uint8_t* p) { return (uint32_t(p[0]) << 16) | (uint3
 
 int64_t resample_invert_cpu(const uint8_t* frames, int64_t n, int64_t h_out, int64_t w, const int64_t* weights,
                             int64_t h_in, int32_t precision, const uint8_t* palette, int32_t npal,
-                            const double* estimate, int64_t budget, int32_t* out, uint8_t* ok) {
+                            const double* estimate, int64_t budget, const int32_t* known,
+                            const uint8_t* known_mask, int32_t* out, uint8_t* ok) {
   if (n < 0 || h_out < 1 || w < 1 || h_in < 1 || npal < 0 || npal > kResampleMaxColours || precision < 1 ||
       precision > 30 || budget < 1)
     return kResampleBadArgs;
@@ -328,6 +329,20 @@ int64_t resample_invert_cpu(const uint8_t* frames, int64_t n, int64_t h_out, int
     ColumnSearch search(f, pal.data(), np);
     bool frame_ok = np > 0;
     for (int64_t col = 0; col < w && frame_ok; ++col) {
+      if (known_mask && known_mask[i * w + col]) {
+        // A column solved before (the caller's word: its screen resamples to this column):
+        // copied, and its colours count as shown.
+        uint32_t last = 0xFFFFFFFFu;
+        for (int64_t r = 0; r < h_in; ++r) {
+          const int32_t v = known[(i * h_in + r) * w + col];
+          scr[r * w + col] = v;
+          if (uint32_t(v) == last) continue;
+          last = uint32_t(v);
+          auto it = index.find(last);
+          if (it != index.end() && !shown[it->second]) shown[it->second] = 1, seen.push_back(it->second);
+        }
+        continue;
+      }
       const uint8_t* y = fr + col * 3;
       // 1: the colours shown so far; cheap, and enough for most columns.
       bool solved = !seen.empty() && search.solve(y, w * 3, seen, std::min<int64_t>(budget, 8 * h_in), nullptr, x);

@@ -201,7 +201,12 @@ static void test_resample_round_trip() {
   std::vector<int32_t> out(h_in * w);
   uint8_t ok = 0;
   EXPECT(lc::resample_invert_cpu(frame.data(), 1, h_out, w, wt.data(), h_in, 8, pal, 2, nullptr, 4096,
-                                 out.data(), &ok) == 1 && ok == 1, "resample_invert failed");
+                                 nullptr, nullptr, out.data(), &ok) == 1 && ok == 1, "resample_invert failed");
+  std::vector<uint8_t> mask(w, 1);
+  std::vector<int32_t> copied(h_in * w, 0);
+  EXPECT(lc::resample_invert_cpu(frame.data(), 1, h_out, w, wt.data(), h_in, 8, pal, 2, nullptr, 4096,
+                                 out.data(), mask.data(), copied.data(), &ok) == 1 && copied == out,
+         "known columns were not taken as given");
   std::vector<uint8_t> rgb(h_in * w * 3), again(h_out * w * 3);
   for (int64_t i = 0; i < h_in * w; ++i)
     for (int c = 0; c < 3; ++c) rgb[i * 3 + c] = static_cast<uint8_t>(out[i] >> (16 - 8 * c));
@@ -211,7 +216,7 @@ static void test_resample_round_trip() {
   EXPECT(lc::resample_rows_cpu(screen.data(), 1, h_in, w * 3, wt.data(), h_out, 31, frame.data()) < 0,
          "precision 31 accepted");
   EXPECT(lc::resample_invert_cpu(frame.data(), 1, h_out, w, bad.data(), h_in, 8, pal, 2, nullptr, 4096,
-                                 out.data(), &ok) < 0, "weights without taps accepted");
+                                 nullptr, nullptr, out.data(), &ok) < 0, "weights without taps accepted");
 }
 
 int main() {

@@ -11,12 +11,16 @@ atomically: on any error nothing is left behind. Prints a JSON summary (bytes,
 bytes/frame, bpp). File names of image inputs are kept in the file (sanitised), and
 `decode` writes the frames back under them.
 
-Shipped models (the lossy ones and `palette` fitted on Ms. Pac-Man frames of the ALE):
+Shipped models (the lossy ones; `palette` and `palette-pacman` fitted on Ms. Pac-Man and
+Pac-Man screens of the ALE; `palette-generic` for any game):
   auto        the default, checked on the first frame, and printed: an emulator screen
-              (raw, or resized to 200x160) goes to `palette` when that model fits it, else to
-              `palette-generic`; anything else to conv5 (lossy)
-  palette     lossless, Ms. Pac-Man: raw 210x160 screens or their 200x160 resize; ~160
+              (raw, or resized to 200x160) goes to the fitted model of its game when one
+              explains it, else to `palette-generic`; anything else to conv5 (lossy)
+  palette     lossless, Ms. Pac-Man: raw 210x160 screens or their 200x160 resize; ~160-220
               B/frame (~50 in --video mode); other content stays exact but costs more
+  palette-pacman
+              lossless, Pac-Man (ALE/Pacman-v5): raw 250x160 screens or their 200x160
+              resize; ~75 B/frame (~33 in --video mode)
   palette-generic
               lossless, any ALE game (fitted on none of the games it codes: no fitting
               needed), raw screens of any size and 200x160 resizes of 210/250-row screens;
@@ -33,7 +37,8 @@ The palette model takes no --quant; with --video its predicted frames read the p
 decoded screen. Learned video mode (--video) predicts each frame's code from the previous.
 
 Examples:
-  learned-codec encode data/pacman -o test.lcf                          # conv5, naive
+  learned-codec encode data/pacman -o test.lcf                          # auto: palette (exact)
+  learned-codec encode data/pacman -o test.lcf --model conv5            # lossy, naive uint8
   learned-codec encode data/pacman -o test.lcf --model palette --video --gop 25
   learned-codec encode data/pacman/videos/video_029.npz -o v.lcf --model palette --video
 """
@@ -45,8 +50,9 @@ def add_arguments(parser):
     parser.add_argument("input", help="image, folder of images, video file or frame data set")
     parser.add_argument("-o", "--output", required=True, help="the .lcf file to write")
     parser.add_argument("--model", default="auto",
-                        help="run folder, shipped model name (palette, conv5, hyperprior[-LAMBDA]; see above) "
-                             "or auto (default: palette for emulator screens, else conv5)")
+                        help="run folder, shipped model name (palette, palette-pacman, palette-generic, "
+                             "conv5, hyperprior[-LAMBDA]; see above) or auto (default: a palette model "
+                             "for emulator screens, else conv5)")
     parser.add_argument("--quant", choices=["none", "naive", "affine", "kmeans", "entropy"],
                         help="latent quantizer: none (float32), naive / affine (uint8), kmeans "
                              "(codebook), entropy (rANS; entropy-coded models only). Default: the one "

@@ -13,6 +13,10 @@ all show in flat runs needs none. estimate (optional): float64 H x h, a linear
 estimate of a screen column from a frame column (the pseudo-inverse of the weights)
 that proposes colours and orders the search where the frame's own colours fail.
 
+known, known_mask (optional, together): int32 N x H x W rgb24 screen columns and bool
+N x W flags: a flagged column is taken from `known` as it is, unchecked (the caller
+knows that it resamples to that frame column: a column solved before).
+
 Returns (int32 N x H x W screens as rgb24 = R << 16 | G << 8 | B, bool N ok): a frame
 with ok[i] has a screen whose resampling is exactly frames[i]; the others are zeros
 (not a resampled palette screen, or a column that needed more than `budget` colour
@@ -26,7 +30,8 @@ RESAMPLE_MAX_COLOURS = int(_C.resample_max_colours)
 DEFAULT_BUDGET = 4096  # colour trials per column: ~20 per row of a 210-row screen
 
 
-def resample_invert(frames, weights, palette, estimate=None, precision=22, budget=DEFAULT_BUDGET):
+def resample_invert(frames, weights, palette, estimate=None, precision=22, budget=DEFAULT_BUDGET,
+                    known=None, known_mask=None):
     f = np.asarray(frames)
     if f.dtype != np.uint8 or f.ndim != 4 or f.shape[-1] != 3 or 0 in f.shape[1:]:
         raise ValueError(f"frames must be uint8 N x h x W x 3, got {f.dtype} {f.shape}")
@@ -40,6 +45,14 @@ def resample_invert(frames, weights, palette, estimate=None, precision=22, budge
         estimate = np.ascontiguousarray(estimate, dtype=np.float64)
         if estimate.shape != (wt.shape[1], wt.shape[0]) or not np.isfinite(estimate).all():
             raise ValueError(f"estimate must be finite float {wt.shape[1]} x {wt.shape[0]}, got {estimate.shape}")
+    if (known is None) != (known_mask is None):
+        raise ValueError("known and known_mask go together")
+    if known is not None:
+        known = np.ascontiguousarray(known, dtype=np.int32)
+        known_mask = np.ascontiguousarray(known_mask, dtype=np.uint8)
+        if known.shape != (len(f), wt.shape[1], f.shape[2]) or known_mask.shape != (len(f), f.shape[2]):
+            raise ValueError(f"known must be int32 N x {wt.shape[1]} x {f.shape[2]} and known_mask N x "
+                             f"{f.shape[2]}, got {known.shape} and {known_mask.shape}")
     if not 1 <= int(precision) <= 30 or int(budget) < 1:
         raise ValueError(f"precision must be 1..30 and budget >= 1, got {precision} and {budget}")
     f = np.ascontiguousarray(f)
@@ -51,7 +64,8 @@ def resample_invert(frames, weights, palette, estimate=None, precision=22, budge
     status = _C.resample_invert(f.ctypes.data, n, f.shape[1], w, wt.ctypes.data, h_in, int(precision),
                                 pal.ctypes.data if len(pal) else 0, len(pal),
                                 0 if estimate is None else estimate.ctypes.data, int(budget),
-                                out.ctypes.data, ok.ctypes.data)
+                                0 if known is None else known.ctypes.data,
+                                0 if known_mask is None else known_mask.ctypes.data, out.ctypes.data, ok.ctypes.data)
     if status < 0:
         raise ValueError("resample_invert: a weights row without taps, or sizes out of range")
     return out, ok[:n].astype(bool)

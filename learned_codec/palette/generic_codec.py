@@ -57,6 +57,7 @@ RESIZED_FRAME = (200, 160)
 SCREEN_HEIGHTS = (210, 250)  # the ALE's screen heights (most games; Pac-Man and a few others)
 DENSE_BPP = 0.25
 FORM_PROBES = 4   # frames tried when choosing a file's form
+ENCODE_BLOCK = 256   # frames whose screens are held at once while encoding (~34 MB of int32)
 _WEBP = webp_lossless()
 
 
@@ -169,11 +170,11 @@ class GenericPaletteCodec(ScreenModelCodec):
             return None
         return (*pal, indices(codes, pal[0]))
 
-    def _encode_unit(self, frames, form, screen_h):
-        """One section: the unit's screens coded (frames without an exact screen as WebP
-        lossless), or all of it WebP lossless when the screens use more than 255 colours
-        or, on a dense unit, when that is shorter."""
-        codes = self._frame_codes(frames, form, screen_h)
+    def _encode_unit(self, frames, codes):
+        """One section: the unit's screens (codes: rgb24 screen per frame, None where a
+        resized frame has none) coded, frames without an exact screen as WebP lossless;
+        or all of it WebP lossless when the screens use more than 255 colours or, on a
+        dense unit, when that is shorter."""
         on_screen = [c is not None for c in codes]
         section = None
         pal = self._palette_screens(np.stack([c for c in codes if c is not None])) if any(on_screen) else None
@@ -205,8 +206,13 @@ class GenericPaletteCodec(ScreenModelCodec):
         form, screen = self._form(frames)
         per = self.gop or 1
         self._lookup()
-        sections = list(_map_units(lambda i: self._encode_unit(frames[i:i + per], form, screen[0]),
-                                   range(0, n, per)))
+        sections = []
+        block = per * max(1, ENCODE_BLOCK // per)
+        for b in range(0, n, block):   # screens of a block at once: the inversion reuses columns
+            part = frames[b:b + block]
+            codes = self._frame_codes(part, form, screen[0])
+            sections += _map_units(lambda i: self._encode_unit(part[i:i + per], codes[i:i + per]),
+                                   range(0, len(part), per))
         meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w, frames=n,
                     fps=self.fps, mode=MODE, quantizer={"method": "context"},
                     extra={"gop": self.gop, "frames_per_section": per,

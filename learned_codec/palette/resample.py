@@ -98,28 +98,53 @@ def resize_height_reference(screens, out_height):
 
 
 RETRY_BUDGET = 1 << 16   # colour trials per column for frames the default budget missed
+REUSE_CHUNK = 4          # frames inverted at once (in parallel) between column-reuse updates
 
 
 def invert_exact(frames, candidates, in_height):
     """Resized frames -> (int32 N x in_height x W rgb24 screens (R << 16 | G << 8 | B),
     bool N ok): where ok, the screen's Pillow Lanczos resize is the frame exactly.
-    Frames the default search budget misses are searched once more with RETRY_BUDGET
-    (a frame that is no resize at all costs that much more: ~16x).
 
     frames: uint8 N x h x W x 3; candidates: uint8 P x 3 colours the screens may use
-    (besides the colours of the frames' flat runs)."""
+    (besides the colours of the frames' flat runs).
+
+    Frames of one game repeat most of their columns (the static playfield: 57-95 % of
+    the columns of held-out clips were seen in an earlier frame), so frames are inverted
+    REUSE_CHUNK at a time, in order, and a column equal to one solved in an earlier
+    chunk takes that screen column without a search (its resize is that frame column).
+    The result depends only on the frames and their order, never on threads. Frames the
+    default search budget misses are searched once more with RETRY_BUDGET (a frame that
+    is no resize at all costs that much more: ~16x)."""
     from learned_codec.ops.resample_invert import resample_invert
 
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"frames must be uint8 N x H x W x 3, got {frames.dtype} {frames.shape}")
-    h = frames.shape[1]
-    args = (resize_weights(int(in_height), h)[1], np.asarray(candidates, np.uint8))
-    screens, ok = resample_invert(frames, *args, _pinv(int(in_height), h), precision=PRECISION_BITS)
-    retry = np.flatnonzero(~ok)
-    if len(retry):  # a column past the default budget: one more try with RETRY_BUDGET
-        screens[retry], ok[retry] = resample_invert(frames[retry], *args, _pinv(int(in_height), h),
-                                                    precision=PRECISION_BITS, budget=RETRY_BUDGET)
+    n, h, w, _ = frames.shape
+    in_height = int(in_height)
+    args = (resize_weights(in_height, h)[1], np.asarray(candidates, np.uint8), _pinv(in_height, h))
+    # each frame column's id among the distinct columns of the call
+    cols = np.ascontiguousarray(frames.transpose(0, 2, 1, 3)).reshape(n * w, h * 3)
+    _, ids = np.unique(cols.view(np.dtype((np.void, h * 3))).ravel(), return_inverse=True)
+    ids = ids.reshape(n, w)
+    solved = np.zeros(ids.max() + 1 if n else 0, dtype=bool)
+    column = np.zeros((len(solved), in_height), dtype=np.int32)
+    screens = np.zeros((n, in_height, w), dtype=np.int32)
+    ok = np.zeros(n, dtype=bool)
+    for s in range(0, n, REUSE_CHUNK):
+        part = slice(s, min(n, s + REUSE_CHUNK))
+        mask = solved[ids[part]]
+        known = column[ids[part]].transpose(0, 2, 1)
+        screens[part], ok[part] = resample_invert(frames[part], *args, precision=PRECISION_BITS,
+                                                  known=known, known_mask=mask)
+        retry = np.flatnonzero(~ok[part])
+        if len(retry):  # a column past the default budget: one more try with RETRY_BUDGET
+            i = s + retry
+            screens[i], ok[i] = resample_invert(frames[i], *args, precision=PRECISION_BITS, budget=RETRY_BUDGET,
+                                                known=known[retry], known_mask=mask[retry])
+        done = s + np.flatnonzero(ok[part])
+        column[ids[done]] = screens[done].transpose(0, 2, 1)
+        solved[ids[done]] = True
     return screens, ok
 
 
