@@ -34,7 +34,7 @@ def files(tmp_path_factory):
 
 def test_the_shipped_models_are_the_ones_this_test_covers():
     assert SHIPPED == ["conv5", "hyperprior", "hyperprior-0.0018", "hyperprior-0.0067", "hyperprior-0.025",
-                       "palette", "palette-generic"]
+                       "palette", "palette-generic", "palette-pacman"]
 
 
 def test_entropy_archs_match_the_registry():
