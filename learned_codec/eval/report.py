@@ -255,7 +255,9 @@ def write_markdown(report, out_dir, images):
            "is real bytes / 96,000. Rows this run did not measure come from the committed "
            "evaluations passed with --reference-runs (their rd.csv; the quick-preset runs of "
            "benchmarks/results/train_quick.md, trained minutes on a CPU, where nothing longer "
-           "was measured).", "",
+           "was measured). Our fc and fc-deep are shared-block models (one block model for all "
+           "16 positions of the frame), not the reference's per-position ones (768 MB-3.3 GB, "
+           "a GPU job).", "",
            reference_table_markdown(rows, report.get("committed_rows", ())), ""]
     md += ["## Environment", ""] + [f"- {k}: {v}" for k, v in env.items()] + [""]
     with atomic_open(Path(out_dir) / "report.md", "w") as f:
