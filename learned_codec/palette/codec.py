@@ -93,6 +93,15 @@ def _split_sections(sections, meta):
     return out
 
 
+def colour(palette, screens):
+    """uint8 P x 3 palette, uint8 index screens (any shape) -> their RGB (shape + (3,)):
+    one 1-D lookup per channel, ~3x faster than palette[screens]."""
+    out = np.empty(screens.shape + (3,), dtype=np.uint8)
+    for ch in range(3):
+        out[..., ch] = np.take(palette[:, ch], screens)
+    return out
+
+
 def decode_webp_frame(data, meta, where):
     """A WebP lossless frame inside a palette file (the never-worse path) -> uint8 H x W x 3
     of the file's frame size, or a ContainerError naming `where`."""
@@ -203,12 +212,12 @@ class PaletteCodec(ScreenModelCodec):
         """uint8 N x sh x sw palette indices -> uint8 N x H x W x 3 frames (Pillow-exact),
         PALETTE_RENDER_BATCH frames at a time (the resize's float64 temporaries are ~80 B/pixel)."""
         if form == "raw":
-            return self.palette[screens]
+            return colour(self.palette, screens)
         if len(screens) <= PALETTE_RENDER_BATCH:
-            return resize_height(self.palette[screens], self.frame_size[0])
+            return resize_height(colour(self.palette, screens), self.frame_size[0])
         out = np.empty((len(screens), *self.frame_size, 3), dtype=np.uint8)
         for i in range(0, len(screens), PALETTE_RENDER_BATCH):
-            out[i:i + PALETTE_RENDER_BATCH] = resize_height(self.palette[screens[i:i + PALETTE_RENDER_BATCH]],
+            out[i:i + PALETTE_RENDER_BATCH] = resize_height(colour(self.palette, screens[i:i + PALETTE_RENDER_BATCH]),
                                                             self.frame_size[0])
         return out
 

@@ -47,7 +47,7 @@ from learned_codec.container.format import MAX_FRAMES, ContainerError, Meta, che
 from learned_codec.container.varint import read_uvarint, write_uvarint
 from learned_codec.ops import RansDecodeError
 from learned_codec.ops.screen_coder import SCREEN_MAX_COLOURS, screen_decode, screen_encode
-from learned_codec.palette.codec import ScreenModelCodec, decode_webp_frame
+from learned_codec.palette.codec import ScreenModelCodec, colour, decode_webp_frame
 from learned_codec.palette.resample import invert_exact, resize_height
 
 SCREENS, WEBP = 0, 1
@@ -292,8 +292,12 @@ class GenericPaletteCodec(ScreenModelCodec):
                                         state=self.model.state("video" if video else "image"))
             except RansDecodeError as e:
                 raise ContainerError(f"{where}: {e}") from None
-            rgb = palette[screens]
-            out[on_screen] = resize_height(rgb, RESIZED_FRAME[0]) if form == "resized" else rgb
+            rgb = colour(palette, screens)
+            rgb = resize_height(rgb, RESIZED_FRAME[0]) if form == "resized" else rgb
+            if len(on_screen) == count:
+                out = rgb
+            else:
+                out[on_screen] = rgb
         return out
 
     def check_compatible(self, meta):
