@@ -157,14 +157,14 @@ class GenericPaletteCodec(ScreenModelCodec):
         """rgb24 screens of a unit -> (palette, number known, their known indices, uint8
         index screens), or None over 255 colours. Screens in known colours only (emulator
         screens) take a lookup table; others the general path."""
-        k = self._lookup()[codes]
-        if len(self.known24) < 255 and not (k == 255).any():
-            counts = np.bincount(k.ravel(), minlength=len(self.known24))
+        k = np.take(self._lookup(), codes)   # (np.take: ~2x faster than fancy indexing here)
+        counts = np.bincount(k.ravel(), minlength=256)
+        if len(self.known24) < 255 and not counts[255]:
             used = np.flatnonzero(counts)
             used = used[np.argsort(-counts[used], kind="stable")]
-            remap = np.zeros(len(self.known24), dtype=np.uint8)
+            remap = np.zeros(256, dtype=np.uint8)
             remap[used] = np.arange(len(used))
-            return self.known24[used], len(used), used, remap[k]
+            return self.known24[used], len(used), used, np.take(remap, k)
         pal = unit_palette(codes, self.known24)
         if pal is None:
             return None
