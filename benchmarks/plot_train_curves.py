@@ -27,6 +27,8 @@ def load(run):
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
+    ap.add_argument("--reference", type=float, default=None,
+                    help="the reference report's PSNR for this row: drawn as a dashed line")
     ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR")
     a = ap.parse_args(argv)
     import matplotlib
@@ -41,6 +43,8 @@ def main(argv=None):
         label, run = item.split("=", 1)
         if (Path(run) / "metrics.jsonl").is_file():
             curves[label] = {"run": run, "points": load(run)}
+    first = json.loads((Path(next(iter(curves.values()))["run"]) / "config.json").read_text()) if curves else {}
+    title = f"{first.get('arch', '?')}, {first.get('quant', '?')} quantization, Ms. Pac-Man val split"
     for key, xlabel, scale in (("seconds", "wall-clock training minutes (1 CPU thread)", 60.0),
                                ("frames", "training frames seen (a crop counts as a frame)", 1.0)):
         fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -48,8 +52,10 @@ def main(argv=None):
             xs = [p[key] / scale for p in c["points"]]
             ax.plot(xs, [p["val_psnr"] for p in c["points"]], marker=".", label=label)
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("validation PSNR (dB, uint8 code)")
-        ax.set_title("conv5, naive quantization, Ms. Pac-Man val split")
+        if a.reference is not None:
+            ax.axhline(a.reference, ls="--", color="grey", label=f"reference report: {a.reference:g} dB (test)")
+        ax.set_ylabel("validation PSNR (dB, through the code's quantizer)")
+        ax.set_title(title)
         ax.grid(alpha=0.3)
         ax.legend()
         fig.tight_layout()
