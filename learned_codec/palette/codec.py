@@ -40,6 +40,9 @@ of one frame is its bytes. A frame's bytes:
                 residual (frame - resize(screen)) mod 256 as pack_symbols bytes
                 (quant/packing.py)
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from learned_codec.codecs.base import Codec, check_frames
@@ -91,6 +94,29 @@ def _split_sections(sections, meta):
         if i != len(sec):
             raise ContainerError(f"palette section {k} has bytes after its {count} frames")
     return out
+
+
+def worker_count():
+    """Threads for coding units: the usable cores, or OMP_NUM_THREADS where it is set lower."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        limit = int(os.environ.get("OMP_NUM_THREADS", cores))
+    except ValueError:
+        limit = cores
+    return max(1, min(cores, limit))
+
+
+def map_units(fn, items):
+    """fn over items, results in order. Units (frames, or groups of pictures) are
+    independent and the native coder releases the GIL, so they run on worker_count()
+    threads; the first exception (a damaged section) propagates as it would serially."""
+    items = list(items)
+    workers = min(worker_count(), len(items))
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        yield from pool.map(fn, items)
 
 
 def colour(palette, screens):
@@ -229,12 +255,17 @@ class PaletteCodec(ScreenModelCodec):
         form = self.form_of(h, w)
         screens, rendered = self.screens(frames, form)
         backgrounds = assign_backgrounds(screens, self.backgrounds).tolist()
-        payloads = []
-        for t in range(n):
-            predict = self.gop and t % self.gop and payloads[-1][0] & 3 != GENERIC
-            payloads.append(self._encode_frame(frames[t], screens[t], rendered[t], backgrounds[t],
-                                               screens[t - 1] if predict else None))
         per = self.gop or 1
+
+        def unit(start):  # one group of pictures (image mode: one frame), predicted in order
+            out = []
+            for t in range(start, min(n, start + per)):
+                predict = t > start and out[-1][0] & 3 != GENERIC
+                out.append(self._encode_frame(frames[t], screens[t], rendered[t], backgrounds[t],
+                                              screens[t - 1] if predict else None))
+            return out
+
+        payloads = [p for part in map_units(unit, range(0, n, per)) for p in part]
         sections = [payloads[i] if per == 1 else b"".join(write_uvarint(len(q)) + q for q in payloads[i:i + per])
                     for i in range(0, n, per)]
         meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w, frames=n,
@@ -275,34 +306,16 @@ class PaletteCodec(ScreenModelCodec):
         sh, sw = self.screen_size
         screens = np.zeros((meta.frames, sh, sw), dtype=np.uint8)
         fixes, generic = {}, set()
-        for t, p in enumerate(frame_bytes):
-            if len(p) < 2:
-                raise ContainerError(f"palette frame {t} is truncated")
-            if p[0] == GENERIC:
-                fixes[t] = decode_webp_frame(p[1:], meta, f"palette frame {t}")
-                generic.add(t)
-                self.report_progress(1)
-                continue
-            kind, b, residual = p[0] & 3, (p[0] >> 2) & 31, bool(p[0] & HAS_RESIDUAL)
-            if kind not in KINDS or (kind != INTRA and (t == 0 or t - 1 in generic)):
-                raise ContainerError(f"palette frame {t}: bad frame type {p[0]}")
-            if b >= len(self.backgrounds):
-                raise ContainerError(f"palette frame {t}: no background {b}")
-            n, i = read_uvarint(p, 1, f"palette frame {t}") if residual else (len(p) - 1, 1)
-            if residual and i + n >= len(p):
-                raise ContainerError(f"palette frame {t}: screen data or residual is truncated")
-            bg = self.backgrounds[b]
-            tables = self.model.tables(KINDS[kind])
-            refs = self.model.references("intra", bg) if kind == INTRA else \
-                self.model.references("inter", bg, screens[t - 1])
-            try:
-                screens[t] = context_decode(p[i:i + n], sh, sw, tables, refs)
-            except RansDecodeError as e:
-                raise ContainerError(f"palette frame {t}: {e}") from None
-            self.report_progress(1)
-            if residual:
-                fixes[t] = np.frombuffer(unpack_symbols(p[i + n:], meta.height * meta.width * 3),
-                                         dtype=np.uint8).reshape(meta.height, meta.width, 3)
+        per = meta.extra["frames_per_section"]
+
+        def unit(start):  # one group of pictures, in order; groups are independent
+            stop = min(meta.frames, start + per)
+            for t in range(start, stop):
+                self._decode_frame(t, frame_bytes[t], start, meta, screens, fixes, generic)
+            return stop - start
+
+        for count in map_units(unit, range(0, meta.frames, per)):
+            self.report_progress(count)
         frames = self.render(screens, form)
         for t, fix in fixes.items():
             if t in generic:
@@ -311,6 +324,37 @@ class PaletteCodec(ScreenModelCodec):
                 frames[t] += fix  # uint8 arithmetic wraps: the mod-256 residual undone
         return frames
 
+
+    def _decode_frame(self, t, p, start, meta, screens, fixes, generic):
+        """Frame t of a group of pictures starting at `start`: its screen into screens[t],
+        its residual or WebP frame into fixes (and t into generic for WebP). A predicted
+        frame may only follow a screen of its own group (groups decode in parallel)."""
+        sh, sw = self.screen_size
+        if len(p) < 2:
+            raise ContainerError(f"palette frame {t} is truncated")
+        if p[0] == GENERIC:
+            fixes[t] = decode_webp_frame(p[1:], meta, f"palette frame {t}")
+            generic.add(t)
+            return
+        kind, b, residual = p[0] & 3, (p[0] >> 2) & 31, bool(p[0] & HAS_RESIDUAL)
+        if kind not in KINDS or (kind != INTRA and (t == start or t - 1 in generic)):
+            raise ContainerError(f"palette frame {t}: bad frame type {p[0]}")
+        if b >= len(self.backgrounds):
+            raise ContainerError(f"palette frame {t}: no background {b}")
+        n, i = read_uvarint(p, 1, f"palette frame {t}") if residual else (len(p) - 1, 1)
+        if residual and i + n >= len(p):
+            raise ContainerError(f"palette frame {t}: screen data or residual is truncated")
+        bg = self.backgrounds[b]
+        tables = self.model.tables(KINDS[kind])
+        refs = self.model.references("intra", bg) if kind == INTRA else \
+            self.model.references("inter", bg, screens[t - 1])
+        try:
+            screens[t] = context_decode(p[i:i + n], sh, sw, tables, refs)
+        except RansDecodeError as e:
+            raise ContainerError(f"palette frame {t}: {e}") from None
+        if residual:
+            fixes[t] = np.frombuffer(unpack_symbols(p[i + n:], meta.height * meta.width * 3),
+                                     dtype=np.uint8).reshape(meta.height, meta.width, 3)
 
     def check_compatible(self, meta):
         check_binding(meta, self.arch, self.weights_sha256)

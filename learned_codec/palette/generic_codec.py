@@ -35,9 +35,6 @@ A section is one unit:
             the WebP file
     WebP    per frame uvarint length + a WebP lossless file
 """
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from learned_codec.codecs.base import check_frames
@@ -47,7 +44,7 @@ from learned_codec.container.format import MAX_FRAMES, ContainerError, Meta, che
 from learned_codec.container.varint import read_uvarint, write_uvarint
 from learned_codec.ops import RansDecodeError
 from learned_codec.ops.screen_coder import SCREEN_MAX_COLOURS, screen_decode, screen_encode
-from learned_codec.palette.codec import ScreenModelCodec, colour, decode_webp_frame
+from learned_codec.palette.codec import ScreenModelCodec, colour, decode_webp_frame, map_units
 from learned_codec.palette.resample import invert_exact, resize_height
 
 SCREENS, WEBP = 0, 1
@@ -59,29 +56,6 @@ DENSE_BPP = 0.25
 FORM_PROBES = 4   # frames tried when choosing a file's form
 ENCODE_BLOCK = 256   # frames whose screens are held at once while encoding (~34 MB of int32)
 _WEBP = webp_lossless()
-
-
-def worker_count():
-    """Threads for coding units: the usable cores, or OMP_NUM_THREADS where it is set lower."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    try:
-        limit = int(os.environ.get("OMP_NUM_THREADS", cores))
-    except ValueError:
-        limit = cores
-    return max(1, min(cores, limit))
-
-
-def _map_units(fn, items):
-    """fn over items, results in order. Units (frames, or groups of pictures) are
-    independent and the native coder releases the GIL, so they run on worker_count()
-    threads; the first exception (a damaged section) propagates as it would serially."""
-    items = list(items)
-    workers = min(worker_count(), len(items))
-    if workers <= 1:
-        yield from map(fn, items)
-        return
-    with ThreadPoolExecutor(workers) as pool:
-        yield from pool.map(fn, items)
 
 
 def rgb24(frames):
@@ -211,7 +185,7 @@ class GenericPaletteCodec(ScreenModelCodec):
         for b in range(0, n, block):   # screens of a block at once: the inversion reuses columns
             part = frames[b:b + block]
             codes = self._frame_codes(part, form, screen[0])
-            sections += _map_units(lambda i: self._encode_unit(part[i:i + per], codes[i:i + per]),
+            sections += map_units(lambda i: self._encode_unit(part[i:i + per], codes[i:i + per]),
                                    range(0, len(part), per))
         meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w, frames=n,
                     fps=self.fps, mode=MODE, quantizer={"method": "context"},
@@ -242,7 +216,7 @@ class GenericPaletteCodec(ScreenModelCodec):
             out[k * per:k * per + count] = self._decode_unit(sections[k], count, meta, form, (sh, sw), video, k)
             return count
 
-        for count in _map_units(unit, range(len(sections))):
+        for count in map_units(unit, range(len(sections))):
             self.report_progress(count)
         return out
 
