@@ -299,3 +299,21 @@ def test_a_generic_frame_is_never_predicted_from(codec):
 
     kinds = [p[0] & 3 for p in _split_sections(sections, meta)]
     assert kinds == [GENERIC, 0]
+
+
+def test_a_group_of_pictures_never_reads_the_one_before(codec):
+    # groups decode in parallel: a predicted frame at a group's start (which the encoder never
+    # writes) is refused, not decoded from whatever the other thread has written so far
+    from learned_codec.container.format import pack
+    from learned_codec.container.varint import read_uvarint, write_uvarint
+    from learned_codec.palette.codec import INTER
+
+    frames = _render(_screens(np.random.default_rng(11), 4))
+    video = codec.with_gop(2)
+    meta, sections = unpack(video.encode(frames))
+    assert np.array_equal(video.decode(pack(meta, sections)), frames)
+    n, i = read_uvarint(sections[1], 0, "test")
+    first = sections[1][i:i + n]
+    crafted = write_uvarint(n) + bytes([(first[0] & ~3) | INTER]) + first[1:] + sections[1][i + n:]
+    with pytest.raises(ContainerError, match="bad frame type"):
+        video.decode(pack(meta, [sections[0], crafted]))
