@@ -60,11 +60,12 @@ def test_video_mode_and_random_access(generic, clips):
     assert np.array_equal(reader[5:11], frames[5:11])
 
 
-def test_resized_screens_are_inverted_exactly(generic, clips):
-    frames = np.stack([resize_frame(s) for s in clips["ms_pacman"][::6]])
+@pytest.mark.parametrize("game", ["ms_pacman", "pacman", "space_invaders", "breakout"])
+def test_resized_screens_are_inverted_exactly(generic, clips, game):
+    frames = np.stack([resize_frame(s) for s in clips[game][::6]])
     data = generic.encode(frames)
     meta, _ = unpack(data)
-    assert meta.extra["form"] == "resized" and meta.extra["screen_size"] == [210, 160]
+    assert meta.extra["form"] == "resized" and meta.extra["screen_size"] == list(clips[game].shape[1:3])
     assert np.array_equal(generic.decode(data), frames)
     assert len(data) < 0.5 * _webp(frames)
 
