@@ -210,10 +210,11 @@ int64_t screen_decode_cpu(const uint8_t* data, const int64_t* sizes, int64_t n, 
 // known / known_mask (nullable): n x h_in x w rgb24 screen columns and n x w flags; a
 // flagged column is taken from known as it is (a column solved before whose resampling
 // the caller knows to be this frame column) and its colours join the ones shown.
-// Returns the number of frames inverted, or kResampleBadArgs.
+// Returns the number of frames inverted, or kResampleBadArgs (also for weights whose
+// int32 sums could overflow, as resample_rows refuses them).
 constexpr int32_t kResampleMaxColours = 255;
 enum ResampleStatus : int64_t {
-  kResampleBadArgs = -31,  // sizes, precision, budget, palette size, or weights with an empty row
+  kResampleBadArgs = -31,  // sizes, precision, budget, palette size, or weights (an empty row, too large)
 };
 int64_t resample_invert_cpu(const uint8_t* frames, int64_t n, int64_t h_out, int64_t w, const int64_t* weights,
                             int64_t h_in, int32_t precision, const uint8_t* palette, int32_t npal,

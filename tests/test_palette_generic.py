@@ -103,6 +103,12 @@ def test_default_model_choice(clips):
     resized = np.stack([resize_frame(clips["ms_pacman"][3])])
     assert choose_model(resized)[0] == "palette"
     assert choose_model(clips["pacman"][:1])[0] == "palette-pacman"
+    # a uniform first frame fits every model: the choice looks at frames across the input
+    black_first = np.concatenate([np.zeros((1, 200, 160, 3), np.uint8), resize_height(clips["pacman"][::6], 200)])
+    assert choose_model(black_first)[0] == "palette-pacman"
+    assert GenericPaletteCodec._form(open_codec("palette-generic"), black_first) == ("resized", (250, 160))
+    with pytest.raises(UserError):
+        choose_model(np.zeros((0, 200, 160, 3), np.uint8))
     assert choose_model(np.stack([resize_height(clips["pacman"][5], 200)]))[0] == "palette-pacman"
     photo = np.random.default_rng(0).integers(0, 256, (1, 200, 160, 3), dtype=np.uint8)
     assert choose_model(photo)[0] == "conv5"

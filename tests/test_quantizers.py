@@ -109,3 +109,20 @@ def test_kmeans_quantizes_the_code_range_the_decoder_was_trained_on():
     p_naive = np.mean([psnr(a, b) for a, b in zip(frames, naive.decode(naive.encode(frames)))])
     p_kmeans = np.mean([psnr(a, b) for a, b in zip(frames, kmeans.decode(kmeans.encode(frames)))])
     assert p_kmeans > p_naive - 0.3, (p_kmeans, p_naive)
+
+
+def test_inward_gradient_never_pushes_a_clamped_entry_further_out():
+    import torch
+
+    from learned_codec.quant.training import StraightThroughQuantizer, naive_dequantized
+
+    z = torch.tensor([-0.5, -0.5, 0.3, 0.3, 1.5, 1.5], requires_grad=True)
+    upstream = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+    for grad, expected in (("ste", upstream), ("inward", torch.tensor([0.0, -1.0, 1.0, -1.0, 1.0, 0.0]))):
+        z.grad = None
+        out = StraightThroughQuantizer("naive", grad)(z)
+        assert torch.equal(out.detach(), naive_dequantized(z.detach()))   # same forward value
+        out.backward(upstream)
+        assert torch.equal(z.grad, expected), grad
+    with pytest.raises(ValueError):
+        StraightThroughQuantizer("affine", "inward")

@@ -99,3 +99,8 @@ def test_bad_arguments_are_clear_errors():
         resample_invert(frames, weights, pal, budget=0)
     with pytest.raises(ValueError, match="taps"):
         resample_invert(frames, np.zeros_like(weights), pal)
+    for huge in (weights << 9, np.full_like(weights, 1 << 62), np.full_like(weights, -(1 << 63))):
+        with pytest.raises(ValueError, match="overflow"):
+            resample_invert(frames, huge, pal)
+        with pytest.raises(ValueError, match="overflow"):
+            resample_rows(np.zeros((1, 210, 4, 3), np.uint8), huge)

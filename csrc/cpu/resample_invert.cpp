@@ -60,6 +60,14 @@ struct Filter {
       for (int64_t k = 0; k < hi; ++k)
         if (w[o * hi + k] != 0) { if (a < 0) a = k; b = k; }
       if (a < 0) return false;
+      // The same bound as resample_rows (Pillow's int32 sums): |weights| * 255 < 2^31.
+      int64_t abs_sum = 0;
+      for (int64_t k = a; k <= b; ++k) {
+        const int64_t c = w[o * hi + k];
+        if (c >= (int64_t(1) << 31) || c <= -(int64_t(1) << 31)) return false;
+        abs_sum += c < 0 ? -c : c;
+      }
+      if (abs_sum * 255 + (int64_t(1) << (prec - 1)) >= (int64_t(1) << 31)) return false;
       lo[o] = int32_t(a), taps[o] = int32_t(b - a + 1);
       kmax = std::max(kmax, taps[o]);
     }

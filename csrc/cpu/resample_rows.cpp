@@ -24,8 +24,11 @@ int64_t resample_rows_cpu(const uint8_t* in, int64_t n, int64_t h_in, int64_t ro
     int64_t a = 0, b = h_in;
     while (a < h_in && wr[a] == 0) ++a;
     while (b > a && wr[b - 1] == 0) --b;
-    int64_t abs_sum = 0;
-    for (int64_t k = a; k < b; ++k) abs_sum += wr[k] < 0 ? -wr[k] : wr[k];
+    int64_t abs_sum = 0;  // each tap bounded first, so the sum cannot overflow
+    for (int64_t k = a; k < b; ++k) {
+      if (wr[k] >= (int64_t(1) << 31) || wr[k] <= -(int64_t(1) << 31)) return kResampleBadArgs;
+      abs_sum += wr[k] < 0 ? -wr[k] : wr[k];
+    }
     if (abs_sum * 255 + (int64_t(1) << (precision - 1)) >= (int64_t(1) << 31)) return kResampleBadArgs;
     lo[o] = a;
     hi[o] = b;

@@ -13,7 +13,7 @@ bytes/frame, bpp). File names of image inputs are kept in the file (sanitised), 
 
 Shipped models (the lossy ones; `palette` and `palette-pacman` fitted on Ms. Pac-Man and
 Pac-Man screens of the ALE; `palette-generic` for any game):
-  auto        the default, checked on the first frame, and printed: an emulator screen
+  auto        the default, checked on a few frames, and printed: an emulator screen
               (raw, or resized to 200x160) goes to the fitted model of its game when one
               explains it, else to `palette-generic`; anything else to conv5 (lossy)
   palette     lossless, Ms. Pac-Man: raw 210x160 screens or their 200x160 resize; ~160-220
@@ -133,8 +133,8 @@ def fitted_palette_models():
 
 
 def choose_model(frames):
-    """--model auto -> (model name, its codec or None, why). Emulator screens (every colour
-    of the first frame in the console palette, or a 200x160 frame that is the resize of
+    """--model auto -> (model name, its codec or None, why), judged on up to 5 frames
+    spread over the input. Emulator screens (every colour in the console palette, or a 200x160 frame that is the resize of
     such a screen) go to a lossless palette model: a shipped fitted one (`palette` for
     Ms. Pac-Man, `palette-pacman` for Pac-Man) when it explains the frame exactly
     (resized) or has the frame's size and knows all its colours (raw), else
@@ -143,23 +143,28 @@ def choose_model(frames):
     import numpy as np
 
     from learned_codec.codecs.registry import open_codec
+    from learned_codec.errors import UserError
     from learned_codec.palette.generic_codec import rgb24
     from learned_codec.palette.resample import invert_exact
 
+    if not len(frames):
+        raise UserError("no frames to encode")
     first = frames[:1]
-    colours = np.unique(rgb24(first))
+    # a few frames spread over the input: a uniform frame (a black screen) fits every model
+    probes = frames[np.unique(np.linspace(0, len(frames) - 1, min(5, len(frames))).astype(int))]
+    colours = np.unique(rgb24(probes))
     for name in fitted_palette_models():
         fitted = open_codec(name)
         if first.shape[1:3] == tuple(fitted.frame_size):
-            screen, ok = invert_exact(first, fitted.palette, fitted.screen_size[0])
-            if ok[0] and np.isin(screen, rgb24(fitted.palette)).all():
+            screen, ok = invert_exact(probes, fitted.palette, fitted.screen_size[0])
+            if ok.all() and np.isin(screen, rgb24(fitted.palette)).all():
                 return name, fitted, "an emulator screen resized to 200x160 that the fitted model explains"
         if first.shape[1:3] == tuple(fitted.screen_size) and np.isin(colours, rgb24(fitted.palette)).all():
             return name, fitted, "a raw emulator screen in the fitted model's colours"
     generic = open_codec("palette-generic")
     if np.isin(colours, generic.known24).all():
         return "palette-generic", generic, "a raw emulator screen (console palette colours)"
-    if first.shape[1:3] == generic.RESIZED_FRAME and generic._form(first)[0] == "resized":
+    if first.shape[1:3] == generic.RESIZED_FRAME and generic._form(probes)[0] == "resized":
         return "palette-generic", generic, "an emulator screen resized to 200x160"
     return "conv5", None, "not an emulator screen: lossy"
 

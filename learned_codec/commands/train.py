@@ -76,6 +76,10 @@ def add_arguments(parser):
     parser.add_argument("--lr-schedule", default=None, choices=["constant", "cosine"],
                         help="constant, or linear warm-up then cosine decay (cpu-long: cosine)")
     parser.add_argument("--warmup-steps", type=int, default=None, help="cosine: warm-up steps")
+    parser.add_argument("--quant-grad", default=None, choices=["ste", "inward"],
+                        help="backward of --quant naive's clamp to [0, 1]: ste passes every gradient "
+                             "(default; the shipped models), inward blocks the ones that push an entry "
+                             "outside further out (the code then stops drifting into saturation)")
     parser.add_argument("--min-lr-ratio", type=float, default=None, help="cosine: final lr / --lr")
     parser.add_argument("--crop", type=int, nargs=2, default=None, metavar=("H", "W"),
                         help="conv4/conv5: train on random HxW crops (first --crop-fraction of the epochs)")

@@ -67,5 +67,6 @@ def resample_invert(frames, weights, palette, estimate=None, precision=22, budge
                                 0 if known is None else known.ctypes.data,
                                 0 if known_mask is None else known_mask.ctypes.data, out.ctypes.data, ok.ctypes.data)
     if status < 0:
-        raise ValueError("resample_invert: a weights row without taps, or sizes out of range")
+        raise ValueError("resample_invert: a weights row without taps, weights whose sums could overflow "
+                         "32 bits at this precision, or sizes out of range")
     return out, ok[:n].astype(bool)

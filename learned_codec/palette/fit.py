@@ -125,8 +125,11 @@ def invert_all(frames, palette, screen_h, cache_dir, progress=True):
     bar = tqdm(total=len(frames), desc="invert screens", unit="frame", disable=not progress)
     for start in range(0, len(frames), CHUNK):
         stop = min(start + CHUNK, len(frames))
-        # Named by the frames' hash: a cache from other frames is never reused.
-        digest = hashlib.sha1(np.ascontiguousarray(frames[start:stop]).tobytes()).hexdigest()[:16]
+        # Named by the hash of the frames, the palette and the screen height: a cache made
+        # from other frames or for another palette is never reused.
+        h = hashlib.sha1(np.ascontiguousarray(frames[start:stop]).tobytes())
+        h.update(np.ascontiguousarray(palette, dtype=np.uint8).tobytes() + str(int(screen_h)).encode())
+        digest = h.hexdigest()[:16]
         path = cache_dir / f"screens-{start:07d}-{stop:07d}-{digest}.npy"
         chunk = None
         if path.is_file():

@@ -53,7 +53,7 @@ ARCH = "palette-generic"
 RESIZED_FRAME = (200, 160)
 SCREEN_HEIGHTS = (210, 250)  # the ALE's screen heights (most games; Pac-Man and a few others)
 DENSE_BPP = 0.25
-FORM_PROBES = 4   # frames tried when choosing a file's form
+FORM_PROBES = 5   # frames tried when choosing a file's form
 ENCODE_BLOCK = 256   # frames whose screens are held at once while encoding (~34 MB of int32)
 _WEBP = webp_lossless()
 
@@ -104,12 +104,13 @@ class GenericPaletteCodec(ScreenModelCodec):
     def _form(self, frames):
         """-> (form, screen size) of a file of these frames: "resized" when any of up to
         FORM_PROBES frames spread over the input inverts (one frame may not: a column
-        past the search budget), with the screen height that frame inverts to."""
+        past the search budget), with the screen height most of them invert to (a
+        uniform frame inverts to both heights: it must not decide)."""
         if frames.shape[1:3] == RESIZED_FRAME:
             probes = frames[np.unique(np.linspace(0, len(frames) - 1, min(FORM_PROBES, len(frames))).astype(int))]
-            for screen_h in SCREEN_HEIGHTS:
-                if self._invert(probes, screen_h)[1].any():
-                    return "resized", (screen_h, RESIZED_FRAME[1])
+            votes = [int(self._invert(probes, screen_h)[1].sum()) for screen_h in SCREEN_HEIGHTS]
+            if max(votes) > 0:
+                return "resized", (SCREEN_HEIGHTS[int(np.argmax(votes))], RESIZED_FRAME[1])
         return "raw", frames.shape[1:3]
 
     def _frame_codes(self, frames, form, screen_h):
@@ -171,7 +172,6 @@ class GenericPaletteCodec(ScreenModelCodec):
             webp = bytes([WEBP]) + b"".join(write_uvarint(len(b)) + b for b in files)
             if section is None or len(webp) < len(section):
                 section = webp
-        self.report_progress(len(frames))
         return section
 
     def encode(self, frames):
@@ -185,8 +185,11 @@ class GenericPaletteCodec(ScreenModelCodec):
         for b in range(0, n, block):   # screens of a block at once: the inversion reuses columns
             part = frames[b:b + block]
             codes = self._frame_codes(part, form, screen[0])
-            sections += map_units(lambda i: self._encode_unit(part[i:i + per], codes[i:i + per]),
-                                   range(0, len(part), per))
+            for i, section in zip(range(0, len(part), per),
+                                  map_units(lambda i: self._encode_unit(part[i:i + per], codes[i:i + per]),
+                                            range(0, len(part), per))):
+                sections.append(section)
+                self.report_progress(len(part[i:i + per]))   # here, not in the workers: one thread
         meta = Meta(arch=self.arch, weights_sha256=self.weights_sha256, height=h, width=w, frames=n,
                     fps=self.fps, mode=MODE, quantizer={"method": "context"},
                     extra={"gop": self.gop, "frames_per_section": per,

@@ -143,8 +143,12 @@ def invert_exact(frames, candidates, in_height):
             screens[i], ok[i] = resample_invert(frames[i], *args, precision=PRECISION_BITS, budget=RETRY_BUDGET,
                                                 known=known[retry], known_mask=mask[retry])
         done = s + np.flatnonzero(ok[part])
-        column[ids[done]] = screens[done].transpose(0, 2, 1)
-        solved[ids[done]] = True
+        # each new column once, from its first occurrence (a fixed choice where equal
+        # frame columns got different, equally exact, screen columns)
+        new, first = np.unique(ids[done].ravel(), return_index=True)
+        keep = ~solved[new]
+        column[new[keep]] = screens[done].transpose(0, 2, 1).reshape(-1, in_height)[first[keep]]
+        solved[new] = True
     return screens, ok
 
 

@@ -237,7 +237,7 @@ class Run:
         elif not self.resume and hasattr(model, "init_from_mean"):
             model.init_from_mean(mean_image(self.train_frames))
         if not self.entropy:  # entropy models quantize inside (their entropy model)
-            model.code_quantizer = make_train_quantizer(config["quant"])
+            model.code_quantizer = make_train_quantizer(config["quant"], config["train"].get("quant_grad", "ste"))
         return model.to(self.device)
 
     # ---- the loop -------------------------------------------------------------------

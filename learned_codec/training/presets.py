@@ -6,7 +6,7 @@ from learned_codec.training import lr_schedule
 from learned_codec.models import default_config
 from learned_codec.models.registry import get_arch
 from learned_codec.models.registry import model_config as model_config_checked
-from learned_codec.quant.training import QUANT_METHODS
+from learned_codec.quant.training import QUANT_GRADS, QUANT_METHODS
 
 REFERENCE_EPOCHS = {"fc": 60, "fc-deep": 30, "conv4": 320, "conv5": 320, "vae": 220,
                     # not in the report: ~200 epochs of the training split, a GPU run
@@ -185,6 +185,12 @@ def new_run_config(opts, frame_size, data_dir, n_train, n_val, device_kind):
                 "checkpoint_every") + SPEED_KEYS:
         if opts.get(key) is not None:
             p[key] = opts[key]
+    if opts.get("quant_grad") is not None:
+        if opts["quant_grad"] not in QUANT_GRADS:
+            raise UserError(f"unknown --quant-grad {opts['quant_grad']!r}; choose {', '.join(QUANT_GRADS)}")
+        if opts["quant_grad"] != "ste" and quant != "naive":
+            raise UserError(f"--quant-grad {opts['quant_grad']} applies to --quant naive only, not {quant}")
+        p["quant_grad"] = opts["quant_grad"]
     if p.get("lr_schedule", "constant") not in lr_schedule.SCHEDULES:
         raise UserError(f"unknown --lr-schedule {p['lr_schedule']!r}; choose {', '.join(lr_schedule.SCHEDULES)}")
     if p.get("crop") is not None:
