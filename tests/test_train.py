@@ -262,3 +262,17 @@ def test_init_from_starts_at_the_given_weights(data, tmp_path):
 
     with pytest.raises(UserError, match="holds a conv4 model, not conv5"):
         train(opts(data, tmp_path / "third", "conv5", init_from=str(first), quant="naive"))
+
+
+def test_quant_grad_option_is_checked_and_recorded():
+    from learned_codec.errors import UserError
+    from learned_codec.training.presets import new_run_config
+
+    base = {"arch": "fc", "preset": "quick"}
+    cfg = new_run_config({**base, "quant": "naive", "quant_grad": "inward"}, (200, 160), "d", 10, 2, "cpu")
+    assert cfg["train"]["quant_grad"] == "inward"
+    assert "quant_grad" not in new_run_config({**base, "quant": "naive"}, (200, 160), "d", 10, 2, "cpu")["train"]
+    with pytest.raises(UserError, match="naive only"):
+        new_run_config({**base, "quant": "affine", "quant_grad": "inward"}, (200, 160), "d", 10, 2, "cpu")
+    with pytest.raises(UserError, match="unknown --quant-grad"):
+        new_run_config({**base, "quant": "naive", "quant_grad": "sideways"}, (200, 160), "d", 10, 2, "cpu")
