@@ -133,9 +133,10 @@ def fitted_palette_models():
 
 
 def choose_model(frames):
-    """--model auto -> (model name, its codec or None, why), judged on up to 5 frames
-    spread over the input. Emulator screens (every colour in the console palette, or a 200x160 frame that is the resize of
-    such a screen) go to a lossless palette model: a shipped fitted one (`palette` for
+    """--model auto -> (model name, its codec or None, why), judged on a few frames
+    spread over the input (generic_codec.probe_frames). Emulator screens (every colour
+    in the console palette, or a 200x160 frame that is the resize of such a screen) go
+    to a lossless palette model: a shipped fitted one (`palette` for
     Ms. Pac-Man, `palette-pacman` for Pac-Man) when it explains the frame exactly
     (resized) or has the frame's size and knows all its colours (raw), else
     `palette-generic`, which needs no fitting for the game. Anything else is not a
@@ -144,14 +145,13 @@ def choose_model(frames):
 
     from learned_codec.codecs.registry import open_codec
     from learned_codec.errors import UserError
-    from learned_codec.palette.generic_codec import rgb24
+    from learned_codec.palette.generic_codec import probe_frames, rgb24
     from learned_codec.palette.resample import invert_exact
 
     if not len(frames):
         raise UserError("no frames to encode")
     first = frames[:1]
-    # a few frames spread over the input: a uniform frame (a black screen) fits every model
-    probes = frames[np.unique(np.linspace(0, len(frames) - 1, min(5, len(frames))).astype(int))]
+    probes = probe_frames(frames)
     colours = np.unique(rgb24(probes))
     for name in fitted_palette_models():
         fitted = open_codec(name)

@@ -324,7 +324,6 @@ class PaletteCodec(ScreenModelCodec):
                 frames[t] += fix  # uint8 arithmetic wraps: the mod-256 residual undone
         return frames
 
-
     def _decode_frame(self, t, p, start, meta, screens, fixes, generic):
         """Frame t of a group of pictures starting at `start`: its screen into screens[t],
         its residual or WebP frame into fixes (and t into generic for WebP). A predicted

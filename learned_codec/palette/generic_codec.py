@@ -58,6 +58,13 @@ ENCODE_BLOCK = 256   # frames whose screens are held at once while encoding (~34
 _WEBP = webp_lossless()
 
 
+def probe_frames(frames, k=FORM_PROBES):
+    """Up to k frames spread evenly over the input (first and last included): what a
+    file's form and encode's model choice are judged on, so that one uniform frame (a
+    black screen fits every model and both screen heights) does not decide."""
+    return frames[np.unique(np.linspace(0, len(frames) - 1, min(k, len(frames))).astype(int))]
+
+
 def rgb24(frames):
     f = np.asarray(frames)
     return (f[..., 0].astype(np.int32) << 16) | (f[..., 1].astype(np.int32) << 8) | f[..., 2]
@@ -107,7 +114,7 @@ class GenericPaletteCodec(ScreenModelCodec):
         past the search budget), with the screen height most of them invert to (a
         uniform frame inverts to both heights: it must not decide)."""
         if frames.shape[1:3] == RESIZED_FRAME:
-            probes = frames[np.unique(np.linspace(0, len(frames) - 1, min(FORM_PROBES, len(frames))).astype(int))]
+            probes = probe_frames(frames)
             votes = [int(self._invert(probes, screen_h)[1].sum()) for screen_h in SCREEN_HEIGHTS]
             if max(votes) > 0:
                 return "resized", (SCREEN_HEIGHTS[int(np.argmax(votes))], RESIZED_FRAME[1])
@@ -286,4 +293,4 @@ class GenericPaletteCodec(ScreenModelCodec):
             raise ContainerError(f"invalid frames per section {per!r}")
 
 
-__all__ = ["GenericPaletteCodec", "rgb24", "unit_palette", "indices"]
+__all__ = ["GenericPaletteCodec", "probe_frames", "rgb24", "unit_palette", "indices"]

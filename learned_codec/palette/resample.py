@@ -177,13 +177,9 @@ def invert_resize(frames, palette, in_height, max_sweeps=20):
         rgb, ok = invert_exact(frames, palette_u8, in_height)
         pal24 = (palette_u8[:, 0].astype(np.int64) << 16) | (palette_u8[:, 1].astype(np.int64) << 8) | palette_u8[:, 2]
         order = np.argsort(pal24)
-        for i in np.flatnonzero(ok):
-            pos = np.clip(np.searchsorted(pal24[order], rgb[i]), 0, len(pal24) - 1)
-            if (pal24[order][pos] == rgb[i]).all():  # a flat colour outside the palette: not usable
-                idx[i] = order[pos]
-                ok[i] = True
-            else:
-                ok[i] = False
+        pos = np.clip(np.searchsorted(pal24[order], rgb), 0, len(pal24) - 1)
+        ok &= (pal24[order][pos] == rgb).all(axis=(1, 2))   # a flat colour outside the palette: not usable
+        idx[ok] = order[pos[ok]]
         rest = np.flatnonzero(~ok)
         if not len(rest):
             return idx
