@@ -184,7 +184,7 @@ int64_t context_decode_cpu(const uint8_t* data, int64_t nbytes, int64_t h, int64
 // takes the same; both return a negative ScreenStatus on failure.
 constexpr int kScreenTable1Bits = 20;
 constexpr int kScreenMixSets = 32;
-constexpr int kScreenMixInputs = 5;
+constexpr int kScreenMixInputs = 6;
 enum ScreenStatus : int64_t {
   kScreenBadArgs = -21,   // sizes, ncol or a stream length out of range
   kScreenBadIndex = -22,  // an index >= ncol (input, or decoded from damaged data)

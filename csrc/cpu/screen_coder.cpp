@@ -5,9 +5,10 @@
 // coded as a few binary decisions: "is it the same as candidate j?", the
 // candidates being the distinct values of its causal neighbours (video: first the
 // co-located pixel of the previous screen and of a background kept from the
-// stream itself), in a fixed order; a pixel equal to none of them (an escape) is
-// coded as its index, bit by bit. Each decision's probability mixes four adaptive
-// models (logistic mixing, as in the PAQ family of compressors):
+// stream itself; image mode: the pixel one period to the left, see row_period), in
+// a fixed order; a pixel equal to none of them (an escape) is coded as its index, bit
+// by bit. Each decision's probability mixes five adaptive models (logistic mixing, as
+// in the PAQ family of compressors):
 //   t1  structure: the candidate's rank, which neighbours it equals, which
 //       neighbours equal each other, which changed since the previous screen
 //       (colour-blind: it carries across games). It starts from the fitted part of
@@ -16,7 +17,11 @@
 //   t2  colours: the candidate's value with W and N (learned within the frame/GOP);
 //   t3  rows: the candidate's rank and neighbours with the row (screens have bands);
 //   t4  patterns: a hash of the whole causal neighbourhood, which learns a sprite or a
-//       brick the first time it is drawn and predicts its later copies.
+//       brick the first time it is drawn and predicts its later copies;
+//   t5  place: the candidate's rank and equalities with x mod 8 and the length of the
+//       run it would continue (playfield pixels are 4 wide: edges fall on a grid).
+// Whole rows are flags first: same as the reference row, or (image mode) a copy of
+// an earlier distinct row (RowDictionary).
 // Everything is integer (counters, stretch/squash tables, mixer), so every machine
 // decodes the same screen. The binary arithmetic coder is a carry-less range coder
 // (32-bit range, 12-bit probabilities); its always-zero first byte and trailing zero
@@ -35,11 +40,13 @@ namespace {
 
 constexpr int kOut = 255;           // neighbour value outside the image (indices are < 255)
 constexpr int kBits1 = kScreenTable1Bits;  // structural: rank 3 + equals 8 + pattern 6 + changed 3 bits
-constexpr int kBits2 = 16, kBits3 = 16, kBits4 = 17;
+constexpr int kBits2 = 16, kBits3 = 16, kBits4 = 17, kBits5 = 16;
 constexpr int kOverlayBits = 16;   // t1 entries one frame / GOP may adapt (3/4 of 2^16)
 constexpr int kRowBits = 12;       // row / segment flags: (kind, y or neighbours' flags)
 constexpr int kEscBits = 16;        // escape tree: node (8 bits) x W (8 bits)
-constexpr int kInputs = kScreenMixInputs;  // t1..t4 and a bias
+constexpr int kTables = 5;
+constexpr int kInputs = kScreenMixInputs;  // t1..t5 and a bias
+static_assert(kInputs == kTables + 1, "one mixer input per table and a bias");
 constexpr int kMaxCands = 11;
 constexpr int kMatchBits = 16;
 constexpr int kSegment = 16;      // video: pixels per "same as the previous screen" segment
@@ -175,13 +182,13 @@ struct Model {
   std::vector<uint32_t> over_key, over_val;  // open-addressing overlay of adapted t1 entries
   int64_t over_used = 0;
   uint32_t scratch = 0;        // a t1 entry when the overlay is full: read, updates dropped
-  std::vector<uint32_t> t2, t3, t4, esc, rows;
+  std::vector<uint32_t> t2, t3, t4, t5, esc, rows;
   std::vector<int32_t> mix;
   Model(const uint32_t* init1_, const int32_t* init_mix_, bool fitting_)
       : init_mix(init_mix_), fit1(fitting_ ? init1_ : nullptr, fitting_ ? init1_ + (size_t{1} << kBits1) : nullptr),
         init1(init1_), fitting(fitting_), over_key(size_t{1} << kOverlayBits, 0xFFFFFFFFu),
         over_val(size_t{1} << kOverlayBits, 0), t2(size_t{1} << kBits2, 1u << 31), t3(size_t{1} << kBits3, 1u << 31),
-        t4(size_t{1} << kBits4, 1u << 31), esc(size_t{1} << kEscBits, 1u << 31), rows(size_t{1} << kRowBits, 1u << 31),
+        t4(size_t{1} << kBits4, 1u << 31), t5(size_t{1} << kBits5, 1u << 31), esc(size_t{1} << kEscBits, 1u << 31), rows(size_t{1} << kRowBits, 1u << 31),
         mix(init_mix_, init_mix_ + kScreenMixSets * kInputs) {}
   uint32_t* t1(uint32_t ctx) {  // the adaptable t1 entry of a context
     if (fitting) return &fit1[ctx];
@@ -212,35 +219,39 @@ struct Model {
     std::fill(t2.begin(), t2.end(), 1u << 31);
     std::fill(t3.begin(), t3.end(), 1u << 31);
     std::fill(t4.begin(), t4.end(), 1u << 31);
+    std::fill(t5.begin(), t5.end(), 1u << 31);
     std::fill(esc.begin(), esc.end(), 1u << 31);
   }
 };
 
+// Mixer learning rates: image mode adapts faster (a frame is all it has to learn from;
+// measured: 6 -> 16 saved 2-5 % on held-out stills), video mode as fitted before.
+constexpr int kMixRateImage = 16, kMixRateVideo = 6;
+
 // One binary decision: predict, code (encoder: `bit`; decoder: returns it), learn.
 template <class Coder>
-inline int decide(Coder& coder, Model& m, int bit, const uint32_t ctx[4], int set) {
+inline int decide(Coder& coder, Model& m, int bit, const uint32_t ctx[kTables], int set, bool video) {
   const Tables& T = tables();
-  uint32_t* c[4] = {m.t1(ctx[0]), &m.t2[ctx[1]], &m.t3[ctx[2]], &m.t4[ctx[3]]};
+  uint32_t* c[kTables] = {m.t1(ctx[0]), &m.t2[ctx[1]], &m.t3[ctx[2]], &m.t4[ctx[3]], &m.t5[ctx[4]]};
   int st[kInputs];
-  for (int i = 0; i < 4; ++i) st[i] = T.stretch[p12(*c[i])];
-  st[4] = 256;
+  for (int i = 0; i < kTables; ++i) st[i] = T.stretch[p12(*c[i])];
+  st[kTables] = 256;
   int32_t* w = &m.mix[set * kInputs];
   int64_t dot = 0;
   for (int i = 0; i < kInputs; ++i) dot += static_cast<int64_t>(w[i]) * st[i];
   const int p = std::min(4095, std::max(1, squash(static_cast<int>(dot >> 16))));
   bit = coder.code(bit, p);
-  const int err = ((bit << 12) - p) * 6;
+  const int err = ((bit << 12) - p) * (video ? kMixRateVideo : kMixRateImage);
   for (int i = 0; i < kInputs; ++i) w[i] += (st[i] * err + 0x8000) >> 16;
   update(*c[0], bit, 1023);
   update(*c[1], bit, 60);
   update(*c[2], bit, 250);
   update(*c[3], bit, 60);
+  update(*c[4], bit, 250);
   return bit;
 }
 
-// Codes (or, with Decoder, decodes into img) one screen. prev/bg: the previous screen
-// and the stream's background (video), or null. Returns 0 or kScreenBadIndex.
-// A flag coded with one adaptive counter (row and segment "same as reference" flags).
+// A flag coded with one adaptive counter (row, segment and row-copy flags).
 template <class Coder>
 inline int flag(Coder& coder, Model& m, int bit, uint32_t ctx) {
   uint32_t& c = m.rows[ctx & ((1u << kRowBits) - 1)];
@@ -249,10 +260,130 @@ inline int flag(Coder& coder, Model& m, int bit, uint32_t ctx) {
   return bit;
 }
 
+// Row-flag contexts (m.rows), by kind. Video: kVideoRow | flag before << 10 | y, and
+// kSegmentCtx | neighbours' segment flags.
+constexpr uint32_t kImageRow = 0;       // | the two row flags before
+constexpr uint32_t kCopyFlag = 96;      // | the two row flags before
+constexpr uint32_t kCopyUnary = 128;    // + j: "is it the j-th most recent row?" (j < kCopyUnaryLen)
+constexpr uint32_t kCopyTree = 256;     // + binary-tree node: the rest of the index
+constexpr int kCopyUnaryLen = 4;
+constexpr uint32_t kSegmentCtx = 4u << 8;
+constexpr uint32_t kVideoRow = 1u << 11;
+
+inline uint32_t run_bucket(int r) { return r < 2 ? r : r < 4 ? 2 : r < 8 ? 3 : r < 16 ? 4 : 5; }
+
+// The row's horizontal period, from the row above: the offset at which its pixels
+// other than the row's most common value (the background) most often repeat. It
+// finds the spacing of repeated sprites, bricks and dots (invaders: 16 pixels), whose
+// later copies the candidate X = row[x - period] then predicts. A row above with no
+// such pixels, or too many (> kPeriodPixels: a busy row, where the pairs cost too
+// much), keeps the period found before.
+constexpr int kPeriodPixels = 64;
+inline int row_period(const uint8_t* up, int64_t w, int before) {
+  int counts[256] = {0};
+  for (int64_t x = 0; x < w; ++x) ++counts[up[x]];
+  int bgv = 0;
+  for (int v = 1; v < 256; ++v)
+    if (counts[v] > counts[bgv]) bgv = v;
+  int pos[kPeriodPixels], k = 0;
+  for (int64_t x = 0; x < w; ++x) {
+    if (up[x] == bgv) continue;
+    if (k == kPeriodPixels) return before;
+    pos[k++] = static_cast<int>(x);
+  }
+  if (k < 2) return before;
+  const int maxd = static_cast<int>(std::min<int64_t>(w / 2, 255));
+  int hist[256] = {0};
+  for (int i = 0; i < k; ++i)
+    for (int j = i + 1; j < k && pos[j] - pos[i] <= maxd; ++j)
+      if (up[pos[i]] == up[pos[j]]) ++hist[pos[j] - pos[i]];
+  int best = 0;
+  for (int d = 2; d <= maxd; ++d)
+    if (hist[d] > hist[best]) best = d;
+  return hist[best] >= 2 ? best : before;
+}
+
+// Image mode's row dictionary: the distinct rows coded so far (rows of one colour
+// left out: the pixel coder makes those cheap), most recently used first. A row that
+// is an exact copy of one of them is one flag and its place in the list.
+class RowDictionary {
+ public:
+  RowDictionary(const uint8_t* img, int64_t w) : img_(img), w_(w) {}
+  int size() const { return static_cast<int>(rows_.size()); }
+  const uint8_t* row(int j) const { return img_ + rows_[j] * w_; }
+  int find(const uint8_t* r) const {  // place of an equal row, or -1
+    const uint32_t h = hash(r);
+    for (int j = 0; j < size(); ++j)
+      if (hashes_[j] == h && std::memcmp(row(j), r, w_) == 0) return j;
+    return -1;
+  }
+  void use(int j) {  // row j was copied: it moves to the front
+    std::rotate(rows_.begin(), rows_.begin() + j, rows_.begin() + j + 1);
+    std::rotate(hashes_.begin(), hashes_.begin() + j, hashes_.begin() + j + 1);
+  }
+  void add(int64_t y) {  // row y is coded: to the front (once)
+    const uint8_t* r = img_ + y * w_;
+    bool uniform = true;
+    for (int64_t x = 1; x < w_ && uniform; ++x) uniform = r[x] == r[0];
+    if (uniform) return;
+    const int j = find(r);
+    if (j >= 0) {
+      use(j);
+      return;
+    }
+    rows_.insert(rows_.begin(), y);
+    hashes_.insert(hashes_.begin(), hash(r));
+  }
+
+ private:
+  uint32_t hash(const uint8_t* r) const {
+    uint32_t h = 2166136261u;
+    for (int64_t x = 0; x < w_; ++x) h = (h ^ r[x]) * 16777619u;
+    return h;
+  }
+  const uint8_t* img_;
+  int64_t w_;
+  std::vector<int64_t> rows_;
+  std::vector<uint32_t> hashes_;
+};
+
+// Codes a row that copies a dictionary row: "is it a copy?" and, if so, which
+// (unary over the first kCopyUnaryLen places, then a binary tree). Returns 1 when
+// the row was a copy (decoder: filled in), 0 when not, kScreenBadIndex on a place
+// past the list (damaged data).
+template <class Coder>
+int64_t code_row_copy(Coder& coder, Model& m, RowDictionary& dict, uint8_t* row, int64_t w, int hist) {
+  constexpr bool kDecoding = std::is_same<Coder, Decoder>::value;
+  const int n = dict.size();
+  if (n == 0) return 0;
+  const int found = kDecoding ? -1 : dict.find(row);
+  if (!flag(coder, m, found >= 0, kCopyFlag | (hist & 3))) return 0;
+  int j = 0;
+  for (; j < kCopyUnaryLen && j < n - 1; ++j)
+    if (flag(coder, m, found == j, kCopyUnary + j)) break;
+  if (j == n - 1 || j == kCopyUnaryLen) {  // not among the first places
+    if (n - 1 > kCopyUnaryLen) {
+      const int rest = n - kCopyUnaryLen;  // places kCopyUnaryLen .. n - 1
+      int nbits = 0;
+      while ((1 << nbits) < rest) ++nbits;
+      int node = 1;
+      for (int b = nbits - 1; b >= 0; --b)
+        node = node << 1 | flag(coder, m, kDecoding ? 0 : ((found - kCopyUnaryLen) >> b) & 1,
+                                kCopyTree + static_cast<uint32_t>(node & 255));
+      j = kCopyUnaryLen + node - (1 << nbits);
+      if (j >= n) return kScreenBadIndex;
+    }
+  }
+  if (kDecoding) std::memcpy(row, dict.row(j), w);
+  dict.use(j);
+  return 1;
+}
+
 // Codes (or, with Decoder, decodes into img) one screen. prev/bg: the previous screen
 // and the stream's background (video), or null. Returns 0 or kScreenBadIndex.
 // A row equal to its reference (image: the row above; video: the previous screen's
-// row) is one flag; in video mode so is each kSegment-pixel segment equal to the
+// row) is one flag; in image mode so is a row equal to an earlier one (the row
+// dictionary: flag + place), in video mode each kSegment-pixel segment equal to the
 // previous screen. Only the other pixels are coded one by one.
 template <class Coder>
 int64_t code_screen(Coder& coder, Model& m, uint8_t* img, const uint8_t* prev, const uint8_t* bg, int64_t h,
@@ -262,48 +393,66 @@ int64_t code_screen(Coder& coder, Model& m, uint8_t* img, const uint8_t* prev, c
   while ((1 << nbits) < ncol) ++nbits;
   const bool video = prev != nullptr;
   const int64_t half = w / 2;  // Atari playfields repeat or mirror their left half
-  int last_row_flag = 0;
+  int last_row_flag = 0, row_flags = 0;
   std::vector<uint8_t> seg_above((w + kSegment - 1) / kSegment + 1, 0), seg_now(seg_above.size(), 0);
+  RowDictionary dict(img, w);
   // Match model: the last earlier pixel whose causal neighbourhood was the same as
   // this one's; while its successors keep predicting right, the match runs on (a
   // repeated sprite, brick or maze segment, at any offset).
   std::vector<int32_t> last_seen(size_t{1} << kMatchBits, -1);
   int64_t match = -1;
   int match_len = 0;
+  // Period model (image mode): X = row[x - period]; x_run counts its hits in a row on
+  // pixels where it says something (X is not both W and N).
+  int period = 0, x_run = 0;
   for (int64_t y = 0; y < h; ++y) {
     uint8_t* row = img + y * w;
     const uint8_t* up = y > 0 ? row - w : nullptr;
     const uint8_t* up2 = y > 1 ? row - 2 * w : nullptr;
     const uint8_t* ref_row = video ? prev + y * w : up;
+    if (!video && up) {
+      period = row_period(up, w, period);
+      dict.add(y - 1);
+    }
     if (ref_row) {
       const int same = kDecoding ? 0 : std::memcmp(row, ref_row, w) == 0;
-      const uint32_t ctx = video ? (1u << 11 | last_row_flag << 10 | static_cast<uint32_t>(std::min<int64_t>(y, 1023)))
-                                 : static_cast<uint32_t>(last_row_flag);
+      const uint32_t ctx = video ? (kVideoRow | last_row_flag << 10 | static_cast<uint32_t>(std::min<int64_t>(y, 1023)))
+                                 : (kImageRow | static_cast<uint32_t>(row_flags & 3));
       last_row_flag = flag(coder, m, same, ctx);
+      row_flags = (row_flags << 1 | last_row_flag) & 255;
       if (last_row_flag) {
         if (kDecoding) std::memcpy(row, ref_row, w);
         std::fill(seg_above.begin(), seg_above.end(), 1);
         continue;
       }
+      if (!video) {
+        const int64_t copied = code_row_copy(coder, m, dict, row, w, row_flags);
+        if (copied < 0) return copied;
+        if (copied) continue;
+      }
     }
+    int w_run = 0;  // pixels in a row of W's value, up to W
     for (int64_t x = 0; x < w; ++x) {
       const int64_t i = y * w + x;
       if (video && x % kSegment == 0) {
         const int64_t s = x / kSegment, len = std::min<int64_t>(kSegment, w - x);
         const int same = kDecoding ? 0 : std::memcmp(row + x, prev + i, len) == 0;
-        const uint32_t ctx = 4u << 8 | seg_above[s] << 2 | (s > 0 ? seg_now[s - 1] : 1) << 1 | seg_above[s + 1];
+        const uint32_t ctx = kSegmentCtx | seg_above[s] << 2 | (s > 0 ? seg_now[s - 1] : 1) << 1 | seg_above[s + 1];
         seg_now[s] = static_cast<uint8_t>(flag(coder, m, same, ctx));
         if (seg_now[s]) {
           if (kDecoding) std::memcpy(row + x, prev + i, len);
           x += len - 1;
+          w_run = 0;
           continue;
         }
       }
+      w_run = x == 0 ? 0 : (x > 1 && row[x - 1] == row[x - 2]) ? w_run + 1 : 1;
       const int W = x > 0 ? row[x - 1] : kOut, WW = x > 1 ? row[x - 2] : kOut;
       const int N = up ? up[x] : kOut, NN = up2 ? up2[x] : kOut;
       const int NW = (up && x > 0) ? up[x - 1] : kOut, NE = (up && x + 1 < w) ? up[x + 1] : kOut;
       const int NNE = (up2 && x + 1 < w) ? up2[x + 1] : kOut;
       const int R = x >= half ? row[x - half] : kOut, M = x >= half ? row[w - 1 - x] : kOut;
+      const int X = (!video && period > 0 && x >= period) ? row[x - period] : kOut;
       const int P = video ? prev[i] : kOut, B = video ? bg[i] : kOut;
       const int PW = (video && x > 0) ? prev[i - 1] : kOut, PN = (video && y > 0) ? prev[i - w] : kOut;
       const int PE = (video && x + 1 < w) ? prev[i + 1] : kOut;
@@ -319,10 +468,17 @@ int64_t code_screen(Coder& coder, Model& m, uint8_t* img, const uint8_t* prev, c
       const uint32_t len_bucket = match < 0 ? 0 : match_len == 0 ? 1 : match_len < 8 ? 2 : match_len < 32 ? 3 : 4;
       const uint32_t pattern = (W == N) | (N == NW) << 1 | (N == NE) << 2 | (W == NW) << 3 |
                                (W == WW) << 4 | (N == NN) << 5;
-      const uint32_t changed = video ? ((W == PW) | (N == PN) << 1 | (P == B) << 2) : len_bucket;
+      // X goes first when it has been right lately, or when the period held for the
+      // neighbourhood above (the second copy of a sprite, before x_run builds up).
+      const bool period_above = X != kOut && up && x >= period + 1 && x + 1 < w && N == up[x - period] &&
+                                NW == up[x - 1 - period] && NE == up[x + 1 - period] && W == row[x - 1 - period];
+      const bool x_first = X != kOut && (x_run >= 2 || period_above);
+      const uint32_t changed = video ? ((W == PW) | (N == PN) << 1 | (P == B) << 2)
+                                     : (std::min<uint32_t>(len_bucket, 3) | static_cast<uint32_t>(x_first) << 2);
       const int order_video[kMaxCands] = {P, W, N, B, MV, NE, NW, M, R, WW, NN};
-      const int order_image[kMaxCands] = {W, N, MV, NE, NW, M, R, WW, NN, NNE, kOut};
-      const int* order = video ? order_video : order_image;
+      const int order_image[kMaxCands] = {W, N, MV, X, NE, NW, M, R, WW, NN, NNE};
+      const int order_x_first[kMaxCands] = {X, W, N, MV, NE, NW, M, R, WW, NN, NNE};
+      const int* order = video ? order_video : x_first ? order_x_first : order_image;
       int cands[kMaxCands], ncands = 0;
       for (int k = 0; k < kMaxCands; ++k) {
         const int v = order[k];
@@ -334,21 +490,25 @@ int64_t code_screen(Coder& coder, Model& m, uint8_t* img, const uint8_t* prev, c
       const uint32_t hood = mixhash(mixhash(W | N << 8 | NW << 16 | NE << 24, WW | NN << 8 | NNE << 16 | R << 24),
                                     video ? (P | B << 8 | PE << 16 | 1u << 24) : static_cast<uint32_t>(M));
       const int actual = kDecoding ? -1 : row[x];
+      const uint32_t where = static_cast<uint32_t>(x & 7) << 16 | run_bucket(w_run) << 19;
       int value = -1;
       for (int j = 0; j < ncands && value < 0; ++j) {
         const int v = cands[j];
         const uint32_t rank = static_cast<uint32_t>(std::min(j, 7));
-        // Image mode has no P or B: their bits say whether v is the match's value.
+        // Image mode has no P or B: their bits say whether v is the match's or the period's value.
         const uint32_t eq = (v == W) | (v == N) << 1 | (v == NE) << 2 | (v == NW) << 3 |
-                            (video ? (v == P) << 4 | (v == B) << 5 : (v == MV) << 4 | (v == MV && match_len >= 8) << 5) |
+                            (video ? (v == P) << 4 | (v == B) << 5 : (v == MV) << 4 | (v == X) << 5) |
                             (v == R) << 6 | (v == M) << 7;
-        uint32_t ctx[4];
+        uint32_t ctx[kTables];
         ctx[0] = ((rank << 8 | eq) << 6 | pattern) << 3 | changed;
         ctx[1] = mixhash(rank | v << 8, W | N << 8 | (video ? P : 0) << 16) >> (32 - kBits2);
-        ctx[2] = mixhash(static_cast<uint32_t>(y) << 8 | rank, eq | pattern << 8 | changed << 14) >> (32 - kBits3);
-        ctx[3] = mixhash(hood, rank | (v == MV) << 4 | std::min<uint32_t>(len_bucket, 3) << 5) >> (32 - kBits4);
+        ctx[2] = mixhash(static_cast<uint32_t>(y) << 8 | rank | static_cast<uint32_t>(x & 3) << 20,
+                         eq | pattern << 8 | changed << 14) >> (32 - kBits3);
+        ctx[3] = mixhash(hood, rank | (v == MV) << 4 | std::min<uint32_t>(len_bucket, 3) << 5 |
+                                   (v == X) << 7 | static_cast<uint32_t>(x_first) << 8) >> (32 - kBits4);
+        ctx[4] = mixhash(rank | eq << 3 | where, pattern) >> (32 - kBits5);
         const int set = static_cast<int>(rank) << 2 | (W == N) << 1 | (video ? (P == W) : (v == M || v == R));
-        if (decide(coder, m, actual == v, ctx, set)) value = v;
+        if (decide(coder, m, actual == v, ctx, set, video)) value = v;
       }
       if (value < 0) {  // escape: the index, most significant bit first
         int node = 1;
@@ -364,6 +524,7 @@ int64_t code_screen(Coder& coder, Model& m, uint8_t* img, const uint8_t* prev, c
       }
       if (kDecoding) row[x] = static_cast<uint8_t>(value);
       if (match >= 0) match_len = value == MV ? std::min(match_len + 1, 65535) : 0;
+      if (X != kOut && !(X == W && X == N)) x_run = value == X ? std::min(x_run + 1, 1000) : 0;
     }
     if (video) std::swap(seg_above, seg_now);
   }

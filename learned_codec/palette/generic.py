@@ -27,7 +27,7 @@ from learned_codec.models.registry import register
 from learned_codec.ops.screen_coder import MIX_SHAPE, TABLE1_SIZE, ScreenCoderState
 
 KNOWN_COLOURS = 256   # room for the console palette (the NTSC one has 128 colours)
-ADAPT_COUNT = 255     # fitted counters keep adapting as if seen at most this often
+ADAPT_COUNT = 10      # fitted counters keep adapting as if seen at most this often (measured: 255 -> 10 saved ~1 % on held-out stills)
 
 DEFAULTS = {"known_colours": KNOWN_COLOURS}
 
