@@ -67,7 +67,7 @@ def test_training_sets_the_scheduled_lr(small_data, tmp_path):
 
 # ---- cpu-long preset ----------------------------------------------------------------
 
-@pytest.mark.parametrize("arch", ["conv5", "conv4", "vae", "fc"])
+@pytest.mark.parametrize("arch", ["conv5", "conv4", "vae", "fc", "fc-deep"])
 def test_cpu_long_preset_options(arch):
     p = train_mod.preset_options("cpu-long", arch)
     assert p["lr_schedule"] == "cosine" and p["warmup_steps"] > 0 and 0 < p["min_lr_ratio"] < 1
@@ -76,13 +76,13 @@ def test_cpu_long_preset_options(arch):
         assert p["crop"] == [128, 160] and 0 < p["crop_fraction"] < 1
     else:
         assert "crop" not in p
-    if arch == "fc":
+    if arch in ("fc", "fc-deep"):
         assert p["blocks"] == "shared"
 
 
 def test_cpu_long_unknown_arch_and_reference_untouched():
     with pytest.raises(UserError, match="cpu-long"):
-        train_mod.preset_options("cpu-long", "fc-deep")
+        train_mod.preset_options("cpu-long", "hyperprior")
     ref = train_mod.preset_options("reference", "conv5")
     assert not set(train_mod.SPEED_KEYS) & set(ref)  # reference = the old loop
 

@@ -53,7 +53,7 @@ QUICK = {
 # first 80 % of the epochs, whole frames after) and warm-up + cosine decay
 # (training/lr_schedule.py). conv5 sized from measured 1-thread speeds on shared cores:
 # ~12.5 frames/s on 128x160 crops, ~6.6 on whole frames -> 32 x 2048 frames ~ 1 h 50.
-# conv4, vae, fc: sized from the quick preset's speeds, not measured as long runs yet.
+# conv4, vae: sized from the quick preset's speeds.
 _CPU_LONG_RECIPE = {"lr_schedule": "cosine", "min_lr_ratio": 0.01, "fast_batch": True}
 CPU_LONG = {
     "conv5": {"epochs": 32, "frames_per_epoch": 2048, "batch_size": 16, "lr": 2e-3, "warmup_steps": 200,
@@ -64,6 +64,10 @@ CPU_LONG = {
               "val_frames": 128, "ssim_frames": 32},
     "fc":    {"epochs": 100, "frames_per_epoch": None, "batch_size": 32, "lr": 1e-3, "warmup_steps": 200,
               "val_frames": 256, "ssim_frames": 32, "blocks": "shared"},
+    # fc-deep: measured 14 frames/s on one shared core (batch 32, 2.3 s a step, compute-bound),
+    # so 24 x 3072 frames ~ 1 h 30.
+    "fc-deep": {"epochs": 24, "frames_per_epoch": 3072, "batch_size": 32, "lr": 4e-4, "warmup_steps": 200,
+                "val_frames": 128, "ssim_frames": 32, "blocks": "shared"},
 }
 # Options of the faster loop and the schedule; absent from a run's config = the old loop.
 SPEED_KEYS = ("lr_schedule", "warmup_steps", "min_lr_ratio", "crop", "crop_fraction", "fast_batch")
