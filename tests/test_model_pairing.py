@@ -33,7 +33,7 @@ def files(tmp_path_factory):
 
 
 def test_the_shipped_models_are_the_ones_this_test_covers():
-    assert SHIPPED == ["conv5", "hyperprior", "hyperprior-0.0018", "hyperprior-0.0067", "hyperprior-0.025",
+    assert SHIPPED == ["conv4", "conv5", "hyperprior", "hyperprior-0.0018", "hyperprior-0.0067", "hyperprior-0.025",
                        "palette", "palette-generic", "palette-pacman"]
 
 

@@ -28,6 +28,8 @@ Pac-Man screens of the ALE; `palette-generic` for any game):
               lossless, so photos and noise cost about what WebP lossless costs
   conv5       lossy (quant naive), any frame size (fully convolutional); Pac-Man frames only:
               other content decodes poorly (the model learned the game's frames)
+  conv4       lossy (quant none: a float32 code, ~33 KB/frame at 30.4 dB on Ms. Pac-Man),
+              any frame size; Pac-Man frames only, as conv5
   hyperprior  lossy, entropy-coded (quant entropy), any frame size; Pac-Man frames
   hyperprior-0.0018, hyperprior-0.0067, hyperprior-0.025
               the same model at lower rates (fine-tuned at those lambdas)
@@ -51,7 +53,7 @@ def add_arguments(parser):
     parser.add_argument("-o", "--output", required=True, help="the .lcf file to write")
     parser.add_argument("--model", default="auto",
                         help="run folder, shipped model name (palette, palette-pacman, palette-generic, "
-                             "conv5, hyperprior[-LAMBDA]; see above) or auto (default: a palette model "
+                             "conv5, conv4, hyperprior[-LAMBDA]; see above) or auto (default: a palette model "
                              "for emulator screens, else conv5)")
     parser.add_argument("--quant", choices=["none", "naive", "affine", "kmeans", "entropy"],
                         help="latent quantizer: none (float32), naive / affine (uint8), kmeans "
