@@ -162,9 +162,9 @@ def test_cli_errors_are_one_line_user_errors(tmp_path, capsys):
     assert cli.main(["eval", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path)]) == 2
     assert "learned-codec data pacman" in capsys.readouterr().err
     # a model that is neither a run folder nor shipped: one line naming the shipped ones
-    assert cli.main(["eval", "--models", "conv4", "--out", str(tmp_path)]) == 2
+    assert cli.main(["eval", "--models", "conv3", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "no model at conv4" in err and "shipped: " in err and "Traceback" not in err
+    assert "no model at conv3" in err and "shipped: " in err and "Traceback" not in err
 
 
 def test_quality_and_subsampling_options():
