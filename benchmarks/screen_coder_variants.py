@@ -127,8 +127,10 @@ def build(name, workdir):
     lib = Path(workdir) / f"{name}.so"
     src.write_text(source(name))
     # The source includes "../kernels.h": found through -I csrc/cpu.
-    subprocess.run(["c++", "-O2", "-march=native", "-std=c++17", "-shared", "-fPIC", f"-I{ROOT / 'csrc/cpu'}",
-                    "-o", str(lib), str(src)], check=True)
+    done = subprocess.run(["c++", "-O2", "-march=native", "-std=c++17", "-shared", "-fPIC",
+                           f"-I{ROOT / 'csrc/cpu'}", "-o", str(lib), str(src)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"variant {name} does not compile: {(done.stderr.strip().splitlines() or ['?'])[0]}")
     so = ctypes.CDLL(str(lib))
     vp = ctypes.c_void_p
     so.x_encode.restype = so.x_decode.restype = ctypes.c_int64
@@ -191,10 +193,11 @@ def main(argv=None):
     def screen(frame):
         pal, _, _, s = gen._palette_screens(rgb24(frame[None]))
         return np.ascontiguousarray(s[0]), len(pal)
-    stills = {g: [screen(f) for f in held[g][::10][:20]] for g in HELDOUT_GAMES}
+    still_frames = {g: held[g][::10][:20] for g in HELDOUT_GAMES}   # as atari_table.py's stills
+    stills = {g: [screen(f) for f in fs] for g, fs in still_frames.items()}
     webp, jxl = webp_lossless(), jxl_lossless()
-    classic = {g: min(np.mean([len(webp.encode_frame(f)) for f in held[g][::10][:20]]),
-                      np.mean([len(jxl.encode_frame(f)) for f in held[g][::10][:20]])) for g in HELDOUT_GAMES}
+    classic = {g: min(np.mean([len(webp.encode_frame(f)) for f in fs]), np.mean([len(jxl.encode_frame(f)) for f in fs]))
+               for g, fs in still_frames.items()}
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.variants:

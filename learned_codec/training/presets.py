@@ -65,7 +65,7 @@ CPU_LONG = {
     "fc":    {"epochs": 100, "frames_per_epoch": None, "batch_size": 32, "lr": 1e-3, "warmup_steps": 200,
               "val_frames": 256, "ssim_frames": 32, "blocks": "shared"},
     # fc-deep: measured 14 frames/s on one shared core (batch 32, 2.3 s a step, compute-bound),
-    # so 24 x 3072 frames ~ 1 h 30.
+    # so 24 x 3072 frames ~ 1 h 30 (the first run: 1 h 40 beside other jobs).
     "fc-deep": {"epochs": 24, "frames_per_epoch": 3072, "batch_size": 32, "lr": 4e-4, "warmup_steps": 200,
                 "val_frames": 128, "ssim_frames": 32, "blocks": "shared"},
 }
