@@ -7,7 +7,7 @@ from PIL import Image
 
 from learned_codec.container.format import ContainerError, unpack
 from learned_codec.models import default_config
-from learned_codec.palette.codec import PaletteCodec
+from learned_codec.palette.codec import STILLS_PER_SECTION, PaletteCodec
 from learned_codec.palette.resample import invert_resize, resize_height
 from learned_codec.palette.fit import fit_model, learn_palette
 
@@ -81,7 +81,8 @@ def test_round_trip_is_exact(codec, gop):
     assert np.array_equal(c.decode(data), frames)
     meta, sections = unpack(data)
     assert meta.mode == "palette" and meta.extra["gop"] == gop
-    assert len(sections) == -(-9 // max(gop, 1))  # a section per frame, or per group of pictures
+    per = gop or STILLS_PER_SECTION
+    assert len(sections) == -(-9 // per) and meta.extra["frames_per_section"] == per  # a section per group
 
 
 def test_video_mode_beats_image_mode_and_keys_are_intra(codec):
@@ -132,8 +133,13 @@ def test_damaged_files_are_refused_or_exact(codec):
 def test_crafted_sections_with_valid_crcs_are_refused(codec):
     from learned_codec.container.format import pack
 
+    from learned_codec.palette.codec import _split_sections
+
     frames = _render(_screens(np.random.default_rng(8), 2))
-    meta, sections = unpack(codec.encode(frames))
+    meta, grouped = unpack(codec.encode(frames))
+    sections = [bytes(p) for p in _split_sections(grouped, meta)]   # one still per section: valid too
+    meta.extra["frames_per_section"] = 1
+    np.testing.assert_array_equal(codec.decode(pack(meta, sections)), frames)
     head, body = sections[0][0], sections[0][1:]
     bad = [
         [bytes([head | 1]) + body, sections[1]],                   # first frame cannot be inter

@@ -10,6 +10,7 @@ from learned_codec.codecs.reader import LcfFrames
 from learned_codec.codecs.registry import make_video_codec, open_codec
 from learned_codec.container.format import ContainerError, pack, unpack
 from learned_codec.errors import UserError
+from learned_codec.palette.codec import STILLS_PER_SECTION
 from learned_codec.palette.generic_codec import GenericPaletteCodec
 from learned_codec.palette.resample import resize_height
 
@@ -88,8 +89,9 @@ def test_never_worse_than_webp_lossless(generic, kind):
 def test_crafted_sections_are_clear_errors(generic, clips):
     frames = clips["breakout"][:2]
     meta, sections = unpack(generic.encode(frames))
-    for bad in ([b"\x07" + sections[0][1:], sections[1]], [sections[0][:5], sections[1]],
-                [sections[0] + b"\x00", sections[1]]):
+    assert len(sections) == 1 and meta.extra["frames_per_section"] == STILLS_PER_SECTION  # stills grouped
+    for bad in ([b"\x07" + sections[0][1:]], [sections[0][:5]], [sections[0] + b"\x00"],
+                [sections[0], sections[0]]):                                   # a section too many
         with pytest.raises(ContainerError):
             generic.decode(pack(meta, bad))
     with pytest.raises(ContainerError):

@@ -8,7 +8,7 @@ fps, quantizer, mode, extra); this module checks what a file's mode needs, field
 against what the writers of that mode write (codecs/learned.py, codecs/video.py,
 palette/codec.py): the mode, the architecture's family and the quantizer method must fit
 together; code_shape is a short list of positive ints whose product is bounded; gop,
-frames_per_section and screen_size are ints in range; k-means parameters and codebook agree;
+frames_per_section (the gop in video mode, any count of stills in image mode) and screen_size are ints in range; k-means parameters and codebook agree;
 no field is there that no writer writes. Unknown values name what is allowed.
 
 The decode budget: from the validated header, an estimate (on the safe side) of the bytes
@@ -157,9 +157,9 @@ def validate_header(meta, where="file"):
         gop = info["gop"] = _int_field(where, "extra.gop", extra["gop"], 0, MAX_FRAMES)
         info["frames_per_section"] = _int_field(where, "extra.frames_per_section",
                                                 extra["frames_per_section"], 1, MAX_FRAMES)
-        if info["frames_per_section"] != max(gop, 1):
+        if gop and info["frames_per_section"] != gop:   # image mode groups any number of stills
             raise ContainerError(f"{where}: extra.frames_per_section {info['frames_per_section']} must be "
-                                 f"the gop ({gop}; 1 in image mode)")
+                                 f"the gop ({gop}) in video mode")
         ss = extra["screen_size"]
         if not isinstance(ss, list) or len(ss) != 2 or not all(_is_int(d) and 1 <= d <= MAX_SIDE for d in ss):
             raise ContainerError(f"{where}: metadata field 'extra.screen_size' must be [height, width] "

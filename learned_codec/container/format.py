@@ -19,7 +19,7 @@ Metadata keys (all required; validated before use):
     weights), height, width, frames (ints), fps (number > 0), quantizer
     (object: {"method": str, ...parameters}), mode (str), extra (object).
 
-Modes (one section per frame, except palette video files; never more sections than frames):
+Modes (one section per frame, except palette files; never more sections than frames):
     intra          every frame coded on its own (codecs/learned.py); quantizer "entropy":
                    rANS strings (hyperprior: uvarint(len z) + z string + y string)
     latent-delta   uint8 symbols, non-key frames minus the previous frame's, mod 256;
@@ -28,7 +28,8 @@ Modes (one section per frame, except palette video files; never more sections th
                    the int16 / int8 change of the latent symbols from the previous
                    frame (raw/zlib/LZMA); key frames are always 0 (codecs/video.py)
     palette        the palette model (lossless), the exception to "one section per
-                   frame" in video mode: one section per group of pictures
+                   frame": one section per group of pictures in video mode, per
+                   group of (independently coded) stills in image mode
                    (extra.frames_per_section); a frame is one byte of type and
                    background, its context-coded palette screen, an optional residual;
                    extra.gop = key-frame interval or 0, extra.screen_size (palette/codec.py)

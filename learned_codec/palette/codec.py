@@ -24,9 +24,11 @@ shorter of the two is kept (frame type 3, "generic"); a generic frame is never
 predicted from, so the next frame is an intra frame.
 
 Container mode "palette"; extra.gop = the key-frame interval (0: image mode),
-extra.frames_per_section = 1 in image mode (a section and its CRC per frame), the gop
-in video mode (one section per group of pictures, which starts with its key frame:
-the container's 8-byte section entry is paid once per group, not per frame). A
+extra.frames_per_section = STILLS_PER_SECTION in image mode (a group of stills shares a
+section and its CRC; each still is still coded on its own, from the model's starting
+state, so any still decodes with only its group), the gop in video mode (one section
+per group of pictures, which starts with its key frame). Either way the container's
+8-byte section entry is paid once per group, not per frame. A
 section of k > 1 frames is k times uvarint(length) + that frame's bytes; a section
 of one frame is its bytes. A frame's bytes:
 
@@ -70,6 +72,7 @@ HAS_RESIDUAL = 0x80
 INVERT_BATCH = 16
 _GENERIC = webp_lossless()  # the never-worse path: a classic lossless codec, per frame
 MODE = "palette"
+STILLS_PER_SECTION = 8  # image mode: stills per section, one uvarint length each (not an 8-byte table entry)
 
 
 def _split_sections(sections, meta):
@@ -255,12 +258,12 @@ class PaletteCodec(ScreenModelCodec):
         form = self.form_of(h, w)
         screens, rendered = self.screens(frames, form)
         backgrounds = assign_backgrounds(screens, self.backgrounds).tolist()
-        per = self.gop or 1
+        per = self.gop or STILLS_PER_SECTION
 
-        def unit(start):  # one group of pictures (image mode: one frame), predicted in order
+        def unit(start):  # a group of pictures, predicted in order; or stills, each alone
             out = []
             for t in range(start, min(n, start + per)):
-                predict = t > start and out[-1][0] & 3 != GENERIC
+                predict = self.gop > 0 and t > start and out[-1][0] & 3 != GENERIC
                 out.append(self._encode_frame(frames[t], screens[t], rendered[t], backgrounds[t],
                                               screens[t - 1] if predict else None))
             return out

@@ -15,14 +15,19 @@ exactly. The form is chosen per file: "resized"
 frames spread over the input inverts exactly, else "raw".
 
 Never worse than classic lossless: a frame without an exact screen (a resized frame
-that does not invert) is WebP lossless inside its unit; a unit (a frame, or a group of
-pictures in video mode) whose screens use more than 255 colours is all WebP lossless,
-and so is a unit whose screen coding is dense (> DENSE_BPP bits per pixel, where WebP
-can win: photos, noise) when WebP is shorter. Emulator screens cost ~0.01-0.07 bits
+that does not invert) is WebP lossless inside its unit; in image mode, so is a still
+whose colours do not fit the group's 255 with those before it (a photo), and a still
+whose screen coding is dense (> DENSE_BPP bits per pixel, where WebP can win: photos,
+noise) when WebP is shorter; a video unit (a group of pictures) whose screens use
+more than 255 colours is all WebP lossless, and so is a dense one when WebP is shorter. Emulator screens cost ~0.01-0.07 bits
 per pixel, so on them WebP is never even tried, which keeps encoding fast.
 
 Container mode "palette" (as the fitted palette model; arch "palette-generic"),
-extra.gop, extra.frames_per_section (1, or the gop), extra.screen_size, extra.form.
+extra.gop, extra.frames_per_section (the gop in video mode; image mode groups
+STILLS_PER_SECTION stills in a section: each still is still coded on its own, from
+the model's starting state, but the group shares one palette and one section-table
+entry, ~15 B/frame less than a section per still, which is a third of a Breakout
+still), extra.screen_size, extra.form.
 A section is one unit:
 
     byte 0  0: screens, 1: WebP lossless frames
@@ -44,7 +49,7 @@ from learned_codec.container.format import MAX_FRAMES, ContainerError, Meta, che
 from learned_codec.container.varint import read_uvarint, write_uvarint
 from learned_codec.ops import RansDecodeError
 from learned_codec.ops.screen_coder import SCREEN_MAX_COLOURS, screen_decode, screen_encode
-from learned_codec.palette.codec import ScreenModelCodec, colour, decode_webp_frame, map_units
+from learned_codec.palette.codec import STILLS_PER_SECTION, ScreenModelCodec, colour, decode_webp_frame, map_units
 from learned_codec.palette.resample import invert_exact, resize_height
 
 SCREENS, WEBP = 0, 1
@@ -154,23 +159,30 @@ class GenericPaletteCodec(ScreenModelCodec):
 
     def _encode_unit(self, frames, codes):
         """One section: the unit's screens (codes: rgb24 screen per frame, None where a
-        resized frame has none) coded, frames without an exact screen as WebP lossless;
-        or all of it WebP lossless when the screens use more than 255 colours or, on a
-        dense unit, when that is shorter."""
-        on_screen = [c is not None for c in codes]
+        resized frame has none) coded, other frames as WebP lossless; or all of it WebP
+        lossless when no frame is a screen or, on a dense unit, when that is shorter."""
+        video = self.gop > 0
+        if video:
+            pal = self._palette_screens(np.stack([c for c in codes if c is not None])) \
+                if any(c is not None for c in codes) else None
+            on_screen = [c is not None and pal is not None for c in codes]
+        else:
+            on_screen, pal = self._group_palette(codes)
         section = None
-        pal = self._palette_screens(np.stack([c for c in codes if c is not None])) if any(on_screen) else None
         if pal is not None:
             palette, n_known, known_idx, screens = pal
-            video = self.gop > 0
             streams = iter(screen_encode(screens, len(palette), video=video,
                                          state=self.model.state("video" if video else "image")))
             new = palette[n_known:]
             parts = [bytes([SCREENS]), write_uvarint(n_known), known_idx.astype(np.uint8).tobytes(),
                      write_uvarint(len(new)),
                      np.stack([(new >> 16) & 255, (new >> 8) & 255, new & 255], 1).astype(np.uint8).tobytes()]
+            dense = DENSE_BPP * frames.shape[1] * frames.shape[2] / 8
             for frame, ok in zip(frames, on_screen):  # per frame: its type, length, bytes
                 data = next(streams) if ok else _WEBP.encode_frame(frame)
+                if ok and not video and len(data) > dense:   # a still alone: keep the shorter
+                    webp = _WEBP.encode_frame(frame)
+                    ok, data = (False, webp) if len(webp) < len(data) else (ok, data)
                 parts += [bytes([SCREENS if ok else WEBP]), write_uvarint(len(data)), data]
             section = b"".join(parts)
         pixels = frames.shape[0] * frames.shape[1] * frames.shape[2]
@@ -181,11 +193,32 @@ class GenericPaletteCodec(ScreenModelCodec):
                 section = webp
         return section
 
+    def _group_palette(self, codes):
+        """Image mode: (on_screen per frame, the palette of those frames or None). All
+        screens share it when their colours fit in 255 together (emulator screens: one
+        lookup); otherwise, in order, a screen joins while the union still fits and the
+        others (photos) are WebP lossless on their own."""
+        on_screen = [c is not None for c in codes]
+        if not any(on_screen):
+            return on_screen, None
+        pal = self._palette_screens(np.stack([c for c in codes if c is not None]))
+        if pal is not None:
+            return on_screen, pal
+        union = np.zeros(0, np.int32)
+        for t, c in enumerate(codes):
+            if c is not None:
+                joined = np.union1d(union, np.unique(c))
+                on_screen[t] = len(joined) <= SCREEN_MAX_COLOURS
+                union = joined if on_screen[t] else union
+        if not any(on_screen):
+            return on_screen, None
+        return on_screen, self._palette_screens(np.stack([c for c, ok in zip(codes, on_screen) if ok]))
+
     def encode(self, frames):
         frames = check_frames(frames)
         n, h, w, _ = frames.shape
         form, screen = self._form(frames)
-        per = self.gop or 1
+        per = self.gop or STILLS_PER_SECTION
         self._lookup()
         sections = []
         block = per * max(1, ENCODE_BLOCK // per)
