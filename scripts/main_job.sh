@@ -52,7 +52,8 @@ REFERENCE_RUNS=(benchmarks/results/eval_quick_models/rd.csv benchmarks/results/e
   benchmarks/results/train_cpu/fc500-naive-inward-cpu-long2/eval/rd.csv
   benchmarks/results/train_cpu/conv4-cpu-long/eval/rd.csv benchmarks/results/train_cpu/conv4-cpu-long2/eval/rd.csv
   benchmarks/results/train_cpu/conv4-cpu-long3/eval/rd.csv
-  benchmarks/results/train_cpu/fc-deep-naive-inward-cpu-long/eval/rd.csv)
+  benchmarks/results/train_cpu/fc-deep-naive-inward-cpu-long/eval/rd.csv
+  benchmarks/results/train_cpu/fc-deep-naive-inward-cpu-long2/eval/rd.csv)
 learned-codec eval --data "$DATA" --models "$MODEL" "$MODEL:none" "$MODEL:kmeans:k=2" "$MODEL:kmeans:k=4" \
   "$MODEL:kmeans:k=16" "$MODEL:kmeans:k=64" "$MODEL:kmeans:k=256" "$MODEL:naive:gop=25" \
   "${HYPER[@]}" $(printf '%s:entropy:gop=25 ' "${HYPER[@]}") palette "palette::gop=25" \
